@@ -1,0 +1,193 @@
+"""Numerical gradients and relative errors (数值梯度检查).
+
+Introduced in the backpropagation-through-time notebook, used by every notebook that
+asks learners to write a backward pass. The recipe follows CS231n:
+
+1. ``numerical_gradient`` estimates d(loss)/dx with centred differences;
+2. ``rel_error`` compares it with the analytic gradient;
+3. ``check_gradient`` / ``check_param_grads`` turn that comparison into a pass/fail
+   with a message that points at the worst entries.
+
+All numerical work is done in float64: with ``h=1e-6`` a float32 perturbation would be
+lost in rounding.
+"""
+
+import numpy as np
+
+__all__ = ["numerical_gradient", "rel_error", "check_gradient", "check_param_grads"]
+
+# Floor of the denominator in ``rel_error``: keeps the ratio finite where both gradients are 0.
+REL_ERROR_FLOOR = 1e-8
+# Below this size a centred difference with h=1e-6 (accurate to ~1e-10) cannot reach a relative error of 1e-7.
+TINY_GRADIENT = 1e-4
+
+
+def _require_float64_array(x, what):
+    if not isinstance(x, np.ndarray):
+        raise ValueError(f"{what} must be a NumPy array, got {type(x).__name__}")
+    if x.dtype != np.float64:
+        raise ValueError(
+            f"{what} must have dtype float64 (got {x.dtype}); a step of 1e-6 is lost in "
+            "float32 rounding, so convert with x.astype(np.float64) first"
+        )
+    if not x.flags.writeable:
+        raise ValueError(f"{what} must be writeable: it is perturbed in place")
+
+
+def numerical_gradient(f, x, df=None, h=1e-6):
+    """Centred-difference gradient of ``f`` with respect to the array ``x``.
+
+    Each entry ``x[i]`` is set to ``x[i] + h`` and ``x[i] - h`` in place (so ``f`` may
+    read ``x`` through a closure or through its argument) and then restored to its
+    exact original value.
+
+    Args:
+        f: callable ``f(x)`` returning a scalar, or an array when ``df`` is given.
+        x: float64 array of any shape, the point where the gradient is taken.
+        df: upstream gradient, same shape as ``f(x)``. When given, the result is the
+            gradient of ``sum(f(x) * df)``; when ``None``, ``f`` must return a scalar.
+        h: step size.
+
+    Returns:
+        grad: float64 array, same shape as ``x``.
+    """
+    _require_float64_array(x, "x")
+    if df is not None:
+        df = np.asarray(df, dtype=np.float64)
+
+    def scalar_value():
+        # Copy: f may return a view of a buffer that the next call overwrites.
+        out = np.array(f(x), dtype=np.float64, copy=True)
+        if df is None:
+            if out.size != 1:
+                raise ValueError(
+                    f"f returned an array of shape {out.shape}; pass its upstream gradient "
+                    "as df=..., or make f return a scalar"
+                )
+            return float(out.reshape(()))
+        if out.shape != df.shape:
+            raise ValueError(f"df has shape {df.shape} but f(x) has shape {out.shape}; they must match")
+        return float(np.sum(out * df))
+
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        original = x[idx]
+        try:
+            x[idx] = original + h
+            plus = scalar_value()
+            x[idx] = original - h
+            minus = scalar_value()
+        finally:
+            x[idx] = original
+        grad[idx] = (plus - minus) / (2 * h)
+    return grad
+
+
+def _elementwise_rel_error(a, b):
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"cannot compare arrays of shapes {a.shape} and {b.shape}; expected equal shapes")
+    return np.abs(a - b) / np.maximum(REL_ERROR_FLOOR, np.abs(a) + np.abs(b))
+
+
+def rel_error(a, b):
+    """Largest elementwise relative error between two arrays (CS231n's definition).
+
+        rel_error(a, b) = max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|)
+
+    It is symmetric in ``a`` and ``b``, 0 for identical arrays and at most 1. For a
+    correct backward pass checked in float64 it is usually below 1e-7; values around
+    1e-2 or larger mean a bug. NaN anywhere gives NaN. Empty arrays give 0.0.
+
+    Args:
+        a, b: arrays (or scalars) of the same shape.
+
+    Returns:
+        float
+    """
+    err = _elementwise_rel_error(a, b)
+    return float(np.max(err)) if err.size else 0.0
+
+
+def check_gradient(analytic, numeric, *, name="", tol=1e-7, show=3):
+    """Assert that an analytic gradient matches a numerical one.
+
+    Passes (returns ``None``) when ``rel_error(analytic, numeric) <= tol``. Otherwise
+    raises ``AssertionError`` whose message lists the ``show`` worst entries with their
+    index, analytic value, numeric value and relative error. NaN or inf always fails.
+
+    Args:
+        analytic: gradient from a backward pass.
+        numeric: gradient from ``numerical_gradient``.
+        name: what is being checked (e.g. ``"dW_hh"``), used in the message.
+        tol: largest accepted relative error.
+        show: how many of the worst entries the message lists.
+    """
+    label = f" for {name}" if name else ""
+    analytic = np.asarray(analytic, dtype=np.float64)
+    numeric = np.asarray(numeric, dtype=np.float64)
+    if analytic.shape != numeric.shape:
+        raise AssertionError(
+            f"gradient check failed{label}: analytic gradient has shape {analytic.shape}, "
+            f"expected {numeric.shape} (the shape of the numerical gradient)"
+        )
+    err = _elementwise_rel_error(analytic, numeric)
+    if err.size == 0 or np.max(err) <= tol:  # NaN compares False, so it fails below
+        return
+    ranked = np.where(np.isnan(err), np.inf, err).ravel()
+    worst = np.argsort(-ranked, kind="stable")[:show]
+    lines = []
+    for flat in worst:
+        idx = np.unravel_index(flat, err.shape)
+        idx = tuple(int(i) for i in idx)
+        lines.append(
+            f"  index {idx}: analytic {analytic[idx]:.10g}, numeric {numeric[idx]:.10g}, "
+            f"relative error {err[idx]:.3g}"
+        )
+    n_bad = int(np.sum(~(err <= tol)))
+    message = (
+        f"gradient check failed{label}: max relative error {float(np.max(ranked)):.3g} > tol {tol:g} "
+        f"({n_bad} of {err.size} entries). Worst entries:\n" + "\n".join(lines)
+    )
+    top = np.unravel_index(worst[0], err.shape)
+    if max(abs(analytic[top]), abs(numeric[top])) < TINY_GRADIENT:
+        message += (
+            f"\nHint: the worst entry is tiny (below {TINY_GRADIENT:g}), where the numerical estimate "
+            "is the less accurate of the two; check again at a point where the gradient is not close to 0."
+        )
+    raise AssertionError(message)
+
+
+def check_param_grads(loss_fn, params, grads, *, tol=1e-7, h=1e-6):
+    """Check every gradient in ``grads`` against numerical gradients of a scalar loss.
+
+    Args:
+        loss_fn: zero-argument callable returning a scalar loss; it must read the arrays
+            in ``params`` (they are perturbed in place, one entry at a time).
+        params: dict name -> float64 array.
+        grads: dict with the same keys as ``params``; ``grads[k]`` is d(loss)/d(params[k]).
+        tol, h: as in ``check_gradient`` and ``numerical_gradient``.
+
+    Returns:
+        dict name -> relative error (for printing), when every gradient passes.
+
+    Raises:
+        AssertionError naming every failing parameter (and its worst entries), or a
+        missing/unexpected key in ``grads``.
+    """
+    missing = sorted(set(params) - set(grads))
+    extra = sorted(set(grads) - set(params))
+    if missing or extra:
+        raise AssertionError(f"grads keys do not match params keys: missing {missing}, unexpected {extra}")
+    errors, failures = {}, []
+    for key, value in params.items():
+        numeric = numerical_gradient(lambda _: loss_fn(), value, h=h)
+        errors[key] = rel_error(grads[key], numeric) if np.shape(grads[key]) == numeric.shape else np.inf
+        try:
+            check_gradient(grads[key], numeric, name=key, tol=tol)
+        except AssertionError as exc:
+            failures.append(str(exc))
+    if failures:
+        raise AssertionError("\n".join(failures))
+    return errors
