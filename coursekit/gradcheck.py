@@ -1,6 +1,6 @@
 """Numerical gradients and relative errors (数值梯度检查).
 
-Introduced in the backpropagation-through-time notebook, used by every notebook that
+Introduced with backpropagation through time (notebook 03), used by every notebook that
 asks learners to write a backward pass. The recipe follows CS231n:
 
 1. ``numerical_gradient`` estimates d(loss)/dx with centred differences;
@@ -20,6 +20,11 @@ __all__ = ["numerical_gradient", "rel_error", "check_gradient", "check_param_gra
 REL_ERROR_FLOOR = 1e-8
 # Below this size a centred difference with h=1e-6 (accurate to ~1e-10) cannot reach a relative error of 1e-7.
 TINY_GRADIENT = 1e-4
+# Centred difference formulas as (offset in units of h, weight); the derivative is sum(weight * f) / h.
+STENCILS = {
+    2: ((1, 0.5), (-1, -0.5)),
+    4: ((2, -1 / 12), (1, 8 / 12), (-1, -8 / 12), (-2, 1 / 12)),
+}
 
 
 def _require_float64_array(x, what):
@@ -34,12 +39,18 @@ def _require_float64_array(x, what):
         raise ValueError(f"{what} must be writeable: it is perturbed in place")
 
 
-def numerical_gradient(f, x, df=None, h=1e-6):
+def numerical_gradient(f, x, df=None, h=1e-6, *, order=2):
     """Centred-difference gradient of ``f`` with respect to the array ``x``.
 
     Each entry ``x[i]`` is set to ``x[i] + h`` and ``x[i] - h`` in place (so ``f`` may
     read ``x`` through a closure or through its argument) and then restored to its
     exact original value.
+
+    ``order=2`` is the classic (f(x+h) - f(x-h)) / 2h. Its absolute error is about
+    1e-10 for a loss of size 1 (rounding, divided by h), so gradient entries smaller
+    than ~1e-3 cannot reach a relative error of 1e-7. ``order=4`` uses the five-point
+    stencil (-f(x+2h) + 8 f(x+h) - 8 f(x-h) + f(x-2h)) / 12h, whose truncation error is
+    O(h^4): with ``h=1e-4`` it is about 100x more accurate, at twice the cost.
 
     Args:
         f: callable ``f(x)`` returning a scalar, or an array when ``df`` is given.
@@ -47,6 +58,7 @@ def numerical_gradient(f, x, df=None, h=1e-6):
         df: upstream gradient, same shape as ``f(x)``. When given, the result is the
             gradient of ``sum(f(x) * df)``; when ``None``, ``f`` must return a scalar.
         h: step size.
+        order: 2 or 4, the order of accuracy of the difference formula.
 
     Returns:
         grad: float64 array, same shape as ``x``.
@@ -69,17 +81,20 @@ def numerical_gradient(f, x, df=None, h=1e-6):
             raise ValueError(f"df has shape {df.shape} but f(x) has shape {out.shape}; they must match")
         return float(np.sum(out * df))
 
+    if order not in STENCILS:
+        raise ValueError(f"order must be one of {sorted(STENCILS)}, got {order!r}")
+    stencil = STENCILS[order]
     grad = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
         original = x[idx]
+        total = 0.0
         try:
-            x[idx] = original + h
-            plus = scalar_value()
-            x[idx] = original - h
-            minus = scalar_value()
+            for offset, weight in stencil:
+                x[idx] = original + offset * h
+                total += weight * scalar_value()
         finally:
             x[idx] = original
-        grad[idx] = (plus - minus) / (2 * h)
+        grad[idx] = total / h
     return grad
 
 
@@ -154,12 +169,12 @@ def check_gradient(analytic, numeric, *, name="", tol=1e-7, show=3):
     if max(abs(analytic[top]), abs(numeric[top])) < TINY_GRADIENT:
         message += (
             f"\nHint: the worst entry is tiny (below {TINY_GRADIENT:g}), where the numerical estimate "
-            "is the less accurate of the two; check again at a point where the gradient is not close to 0."
+            "is the less accurate of the two; try numerical_gradient(..., order=4, h=1e-4) before looking for a bug."
         )
     raise AssertionError(message)
 
 
-def check_param_grads(loss_fn, params, grads, *, tol=1e-7, h=1e-6):
+def check_param_grads(loss_fn, params, grads, *, tol=1e-7, h=1e-6, order=2):
     """Check every gradient in ``grads`` against numerical gradients of a scalar loss.
 
     Args:
@@ -167,7 +182,7 @@ def check_param_grads(loss_fn, params, grads, *, tol=1e-7, h=1e-6):
             in ``params`` (they are perturbed in place, one entry at a time).
         params: dict name -> float64 array.
         grads: dict with the same keys as ``params``; ``grads[k]`` is d(loss)/d(params[k]).
-        tol, h: as in ``check_gradient`` and ``numerical_gradient``.
+        tol, h, order: as in ``check_gradient`` and ``numerical_gradient``.
 
     Returns:
         dict name -> relative error (for printing), when every gradient passes.
@@ -182,7 +197,7 @@ def check_param_grads(loss_fn, params, grads, *, tol=1e-7, h=1e-6):
         raise AssertionError(f"grads keys do not match params keys: missing {missing}, unexpected {extra}")
     errors, failures = {}, []
     for key, value in params.items():
-        numeric = numerical_gradient(lambda _: loss_fn(), value, h=h)
+        numeric = numerical_gradient(lambda _: loss_fn(), value, h=h, order=order)
         errors[key] = rel_error(grads[key], numeric) if np.shape(grads[key]) == numeric.shape else np.inf
         try:
             check_gradient(grads[key], numeric, name=key, tol=tol)

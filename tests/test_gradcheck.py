@@ -163,3 +163,24 @@ def test_check_gradient_hints_when_the_worst_entry_is_tiny():
     with pytest.raises(AssertionError) as info:
         check_gradient(np.array([1.0, 2.0]), np.array([1.0, 2.1]))
     assert "Hint" not in str(info.value)
+
+
+def test_fourth_order_stencil_is_exact_on_quartics():
+    # The five-point stencil differentiates polynomials up to degree 4 exactly, even with a large step;
+    # the two-point one is off by h^2 f'''/6.
+    x = np.array([-1.5, -0.2, 0.7, 2.0])
+    exact = 4 * x**3 + 3 * x**2
+    f = lambda x: np.sum(x**4 + x**3)  # noqa: E731
+    assert rel_error(numerical_gradient(f, x, h=0.1, order=4), exact) < 1e-10
+    assert rel_error(numerical_gradient(f, x, h=0.1, order=2), exact) > 1e-4
+    with pytest.raises(ValueError, match="order"):
+        numerical_gradient(f, x, order=3)
+
+
+def test_check_param_grads_passes_h_and_order_through():
+    params = {"w": np.array([0.5, -1.0, 2.0])}
+    grads = {"w": 4 * params["w"] ** 3}
+    loss = lambda: float(np.sum(params["w"] ** 4))  # noqa: E731
+    check_param_grads(loss, params, grads, h=0.1, order=4)  # exact on a quartic
+    with pytest.raises(AssertionError, match="for w:"):
+        check_param_grads(loss, params, grads, h=0.1, order=2)
