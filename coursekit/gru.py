@@ -119,19 +119,21 @@ def _step_forward(gi, h_prev, W_h, b_h, reset):
     """
     H = h_prev.shape[1]
     if reset == "after":
-        gh = h_prev @ W_h.T + b_h
-        r = sigmoid(gi[:, :H] + gh[:, :H])
-        z = sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
-        u = h_prev
+        gh = h_prev @ W_h.T
+        gh += b_h
+        rz = sigmoid(gi[:, :2 * H] + gh[:, :2 * H])  # both gates in one call: fewer, larger array operations
         gh_n = gh[:, 2 * H:]
-        n = np.tanh(gi[:, 2 * H:] + r * gh_n)
+        u = h_prev
+        n = np.tanh(gi[:, 2 * H:] + rz[:, :H] * gh_n)
     else:
-        gh_rz = h_prev @ W_h[:2 * H].T + b_h[:2 * H]
-        r = sigmoid(gi[:, :H] + gh_rz[:, :H])
-        z = sigmoid(gi[:, H:2 * H] + gh_rz[:, H:])
-        u = r * h_prev
-        gh_n = u @ W_h[2 * H:].T + b_h[2 * H:]
+        gh_rz = h_prev @ W_h[:2 * H].T
+        gh_rz += b_h[:2 * H]
+        rz = sigmoid(gi[:, :2 * H] + gh_rz)
+        u = rz[:, :H] * h_prev
+        gh_n = u @ W_h[2 * H:].T
+        gh_n += b_h[2 * H:]
         n = np.tanh(gi[:, 2 * H:] + gh_n)
+    r, z = rz[:, :H], rz[:, H:]
     h_next = n + z * (h_prev - n)  # = (1 - z) * n + z * h_prev, one operation fewer
     return h_next, (h_prev, r, z, n, u, gh_n)
 
