@@ -1,0 +1,210 @@
+"""Graded items of notebook 03-gru-backprop: the backward pass of one GRU step and of a whole sequence (BPTT).
+
+The forward functions are given in the notebook (locked cells) and return caches with a documented layout:
+
+- ``gru_cell_forward(x, h_prev, params) -> (h_next, cache)`` with
+  ``cache = (x, h_prev, params, r, z, n, gh_n)``: x (B, I), h_prev (B, H), params the dict of weights,
+  r, z, n, gh_n (B, H) where gh_n = h_prev W_hn^T + b_hn is the candidate's hidden part *before* the reset gate
+  multiplies it (reset="after", PyTorch's formula);
+- ``gru_forward(xs, h0, params) -> (hs, cache)`` with ``cache = [cache of step 0, ..., cache of step T-1]``.
+
+The grader never runs the learner's forward: :func:`cell_cache` and :func:`sequence_cache` build the same caches
+from plain data with :mod:`coursekit.gru`, and the items' ``adapt`` hands them to the learner's backward.
+(tests/test_items_gru_backprop.py checks that the notebook's given forward cells and these builders agree.)
+"""
+
+import numpy as np
+
+from coursekit import gru
+from coursekit.checking import Case, Item
+from coursekit.items.cases import cell_cases, sequence_cases
+
+ASSIGNMENT = "03-gru-backprop"
+NOT_ALLOWED = ("torch", "coursekit")  # the point of the exercise is to derive and write the gradients yourself
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The caches of the notebook's given forward functions, built from plain data
+# ----------------------------------------------------------------------------------------------------------------
+
+def cell_cache(x, h_prev, params):
+    """(h_next, cache) exactly as the notebook's ``gru_cell_forward``: cache = (x, h_prev, params, r, z, n, gh_n)."""
+    h_next, (x, (h_prev, r, z, n, _, gh_n), _, _) = gru.cell_forward(x, h_prev, params, reset="after")
+    return h_next, (x, h_prev, params, r, z, n, gh_n)
+
+
+def sequence_cache(xs, h0, params):
+    """(hs, cache) exactly as the notebook's ``gru_forward``: cache = [cell cache of step t for t = 0..T-1]."""
+    hs, (xs, step_caches, _, _) = gru.forward(xs, h0, params, reset="after")
+    caches = [(xs[t], h_prev, params, r, z, n, gh_n)
+              for t, (h_prev, r, z, n, _, gh_n) in enumerate(step_caches)]
+    return hs, caches
+
+
+def _adapt_cell(dh_next, x, h_prev, params):
+    return dh_next, cell_cache(x, h_prev, params)[1]
+
+
+def _adapt_sequence(dhs, xs, h0, params):
+    return dhs, sequence_cache(xs, h0, params)[1]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Cases: the forward cases of notebook 02 plus a random upstream gradient
+# ----------------------------------------------------------------------------------------------------------------
+
+def _with_upstream(rng, cases, shape_of):
+    """Prepend an upstream gradient ~ N(0, 1) (same dtype as the hidden state) to each case's args."""
+    out = []
+    for case in cases:
+        first, h, _ = case.args
+        upstream = rng.standard_normal(shape_of(first, h)).astype(h.dtype)
+        out.append(Case(case.label, (upstream,) + case.args, rtol=case.rtol, atol=case.atol))
+    return out
+
+
+def cell_backward_cases(rng, hidden):
+    """Cases (dh_next (B, H), x (B, I), h_prev (B, H), params)."""
+    return _with_upstream(rng, cell_cases(rng, hidden), lambda x, h: h.shape)
+
+
+def sequence_backward_cases(rng, hidden):
+    """Cases (dhs (T, B, H), xs (T, B, I), h0 (B, H), params)."""
+    return _with_upstream(rng, sequence_cases(rng, hidden), lambda xs, h: (xs.shape[0],) + h.shape)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# References: coursekit.gru's backward pass
+# ----------------------------------------------------------------------------------------------------------------
+
+def cell_backward_reference(dh_next, x, h_prev, params):
+    """(dx, dh_prev, grads) of one step."""
+    _, cache = gru.cell_forward(x, h_prev, params, reset="after")
+    return gru.cell_backward(dh_next, cache)
+
+
+def sequence_backward_reference(dhs, xs, h0, params):
+    """(dxs, dh0, grads) of a whole sequence."""
+    _, cache = gru.forward(xs, h0, params, reset="after")
+    return gru.backward(dhs, cache)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Wrong answers, written the way a learner would write the backward pass, one mistake switched on at a time.
+# With every switch off they equal the references (tested), so each mistake differs from a right answer in
+# exactly one place.
+# ----------------------------------------------------------------------------------------------------------------
+
+def _explicit_cell_backward(dh_next, cache, mistake=None):
+    x, h_prev, p, r, z, n, gh_n = cache
+    # h' = (1 - z) n + z h_prev
+    dh_prev = np.zeros_like(dh_next) if mistake == "no direct path" else dh_next * z
+    dn = dh_next * (z if mistake == "z for dn" else 1 - z)
+    dz = dh_next * ((n - h_prev) if mistake == "dz sign" else (h_prev - n))
+    # n = tanh(a_n), a_n = x W_in^T + b_in + r * gh_n
+    da_n = dn if mistake == "no tanh'" else dn * (1 - n * n)
+    dr = da_n * ((gh_n - p["b_hn"]) if mistake == "gh_n without b_hn" else gh_n)
+    dgh_n = da_n if mistake == "gh_n without r" else da_n * r
+    # r = sigmoid(a_r), z = sigmoid(a_z)
+    da_r = dr if mistake == "no sigmoid'" else dr * r * (1 - r)
+    da_z = dz if mistake == "no sigmoid'" else dz * z * (1 - z)
+    dx = da_r @ p["W_ir"] + da_z @ p["W_iz"] + da_n @ p["W_in"]
+    dh_prev = dh_prev + da_r @ p["W_hr"] + da_z @ p["W_hz"] + dgh_n @ p["W_hn"]
+    grads = {
+        "W_ir": da_r.T @ x, "W_iz": da_z.T @ x, "W_in": da_n.T @ x,
+        "W_hr": da_r.T @ h_prev, "W_hz": da_z.T @ h_prev, "W_hn": dgh_n.T @ h_prev,
+        "b_ir": da_r.sum(axis=0), "b_iz": da_z.sum(axis=0), "b_in": da_n.sum(axis=0),
+        "b_hr": da_r.sum(axis=0), "b_hz": da_z.sum(axis=0), "b_hn": dgh_n.sum(axis=0),
+    }
+    return dx, dh_prev, grads
+
+
+def _explicit_sequence_backward(dhs, caches, cell_mistake=None, mistake=None):
+    T = len(caches)
+    dxs = [None] * T
+    grads = {key: np.zeros_like(value) for key, value in caches[0][2].items()}
+    dh = np.zeros_like(dhs[0])
+    for t in reversed(range(T)):
+        if mistake == "upstream only at the end":
+            dh = dh + dhs[t] if t == T - 1 else dh
+        elif mistake == "no recurrent gradient":
+            dh = dhs[t]
+        else:
+            dh = dh + dhs[t]
+        dxs[t], dh, step_grads = _explicit_cell_backward(dh, caches[t], cell_mistake)
+        for key in grads:
+            if mistake == "grads of step 0 only":  # overwritten at every step, the loop ends with t = 0
+                grads[key] = step_grads[key]
+            elif mistake == "grads of step T-1 only":
+                grads[key] = step_grads[key] if t == T - 1 else grads[key]
+            else:
+                grads[key] = grads[key] + step_grads[key]
+    if mistake == "dxs reversed":
+        dxs = dxs[::-1]
+    return np.stack(dxs), dh, grads
+
+
+def _wrong_cell(mistake):
+    return lambda dh_next, x, h_prev, params: _explicit_cell_backward(
+        dh_next, cell_cache(x, h_prev, params)[1], mistake)
+
+
+def _wrong_sequence(mistake=None, cell_mistake=None):
+    return lambda dhs, xs, h0, params: _explicit_sequence_backward(
+        dhs, sequence_cache(xs, h0, params)[1], cell_mistake, mistake)
+
+
+CELL_MISTAKES = (
+    ("no direct path",
+     "the direct path is missing: h' = (1 - z) * n + z * h_prev depends on h_prev directly, so dh_prev starts "
+     "from dh_next * z before the gate paths are added"),
+    ("z for dn",
+     "dn uses z instead of 1 - z: n enters h' as (1 - z) * n, so dn = dh_next * (1 - z)"),
+    ("no tanh'",
+     "the derivative of tanh is missing: n = tanh(a_n), so da_n = dn * (1 - n**2)"),
+    ("gh_n without b_hn",
+     "the reset gate's gradient uses W_hn h_prev without b_hn: r multiplies gh_n = h_prev W_hn^T + b_hn "
+     "(bias included), so dr = da_n * gh_n with the cached gh_n"),
+    ("gh_n without r",
+     "W_hn and b_hn sit inside r * (h_prev W_hn^T + b_hn): their gradient (and the path through W_hn to "
+     "dh_prev) is da_n * r, not da_n"),
+    ("dz sign",
+     "dz has the wrong sign: dh'/dz = h_prev - n, not n - h_prev"),
+    ("no sigmoid'",
+     "the derivative of the sigmoid is missing: r = sigmoid(a_r), so da_r = dr * r * (1 - r) (same for z)"),
+)
+
+SEQUENCE_MISTAKES = (
+    ("grads of step 0 only",
+     "the weight gradients are not summed over time: grads holds only the contribution of step t = 0 (the last "
+     "one the reverse loop visits); the same weights are used at every step, so add them up: "
+     "grads[k] += step_grads[k]"),
+    ("grads of step T-1 only",
+     "the weight gradients are not summed over time: grads holds only the contribution of the last step T-1; "
+     "the same weights are used at every step, so add every step's gradients: grads[k] += step_grads[k]"),
+    ("upstream only at the end",
+     "the upstream gradient dhs[t] is added only at the last step; the loss reads every hidden state, so at "
+     "every step dh = dhs[t] + (the gradient dh_prev that came back from step t+1)"),
+    ("no recurrent gradient",
+     "the gradient from the future is dropped: each step starts from dhs[t] alone; carry dh_prev of step t+1 "
+     "back and add it: dh = dhs[t] + dh_prev"),
+    ("dxs reversed",
+     "dxs is in reverse time order: the loop runs t = T-1, ..., 0, so store the step's dx at dxs[t] "
+     "(or reverse the list at the end)"),
+)
+
+GRU_CELL_BACKWARD = Item(
+    name="test_gru_cell_backward", target="gru_cell_backward", points=6, make_cases=cell_backward_cases,
+    reference=cell_backward_reference, adapt=_adapt_cell, forbidden=NOT_ALLOWED,
+    mistakes=tuple((diagnosis, _wrong_cell(key)) for key, diagnosis in CELL_MISTAKES),
+)
+
+GRU_BACKWARD = Item(
+    name="test_gru_backward", target="gru_backward", points=4, make_cases=sequence_backward_cases,
+    reference=sequence_backward_reference, adapt=_adapt_sequence, forbidden=NOT_ALLOWED,
+    mistakes=tuple((diagnosis, _wrong_sequence(mistake=key)) for key, diagnosis in SEQUENCE_MISTAKES) + tuple(
+        (f"gru_cell_backward still has a mistake ({diagnosis}); make test_gru_cell_backward pass first",
+         _wrong_sequence(cell_mistake=key)) for key, diagnosis in CELL_MISTAKES),
+)
+
+ITEMS = (GRU_CELL_BACKWARD, GRU_BACKWARD)
