@@ -61,6 +61,9 @@ class Item:
     call: bool = True
     no_warnings: bool = False  # fail on overflow/invalid-value warnings (numerical stability exercises)
     adapt: Optional[Callable] = None  # builds the real arguments (e.g. a torch module) from a case's plain args
+    # invoke(target, *args) -> output: how to run a target that is not a plain function, e.g. a learner's
+    # nn.Module class (build it, load weights chosen by the case, run forward). Default: target(*args).
+    invoke: Optional[Callable] = None
 
 
 @dataclasses.dataclass
@@ -124,6 +127,15 @@ def to_plain(value):
     raise TypeError(f"returned a {type(value).__name__}; expected a NumPy array, a number, or a tuple of them")
 
 
+def _invoke(item, target, args):
+    """The learner's output for one case: the value itself (value item), item.invoke(target, *args), or target(*args)."""
+    if not item.call:
+        return target
+    if item.invoke is not None:
+        return item.invoke(target, *args)
+    return target(*args)
+
+
 def call_learner(item, fn, cases):
     """Run the learner's ``fn`` on every case (in the learner's process). Returns one outcome per case:
     {"output": plain data or None, "error": message or None, "modified_input": bool, "warnings": [str]}.
@@ -139,7 +151,7 @@ def call_learner(item, fn, cases):
             warnings.simplefilter("always", RuntimeWarning)
             try:
                 real_args = item.adapt(*args) if item.adapt else args
-                outcome["output"] = to_plain(fn(*real_args) if item.call else fn)
+                outcome["output"] = to_plain(_invoke(item, fn, real_args))
             except Exception as exc:  # the learner's bug becomes a message, never a crash of the checker
                 outcome["error"] = f"{type(exc).__name__}: {exc}"
         outcome["warnings"] = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
