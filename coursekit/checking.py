@@ -14,6 +14,7 @@ learner's outputs cross the process boundary.
 """
 
 import dataclasses
+import inspect
 import io
 import json
 import warnings
@@ -275,11 +276,23 @@ def forbidden_used(item, fn):
     """The forbidden names that ``fn`` refers to, directly or through a global alias of a forbidden module."""
     if not item.forbidden or not item.call:
         return []
-    globals_ = getattr(fn, "__globals__", {})
+    namespace = dict(getattr(fn, "__globals__", {}))
+    code, closure = getattr(fn, "__code__", None), getattr(fn, "__closure__", None) or ()
+    if code is not None:  # variables captured from an enclosing function count too
+        for name, cell in zip(code.co_freevars, closure):
+            try:
+                namespace[name] = cell.cell_contents
+            except ValueError:  # a closure cell that is not filled yet
+                pass
     used = []
-    for name in sorted(names_used(fn)):
-        module = getattr(globals_.get(name), "__name__", "") or ""
-        if name in item.forbidden or any(module == f or module.startswith(f + ".") for f in item.forbidden):
+    for name in sorted(names_used(fn) | set(code.co_freevars if code else ())):
+        value = namespace.get(name)
+        origin = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
+        origin = origin if isinstance(origin, str) else ""
+        # a forbidden module itself, anything defined in it, or a parent package that leads to it
+        if name in item.forbidden or any(origin == f or origin.startswith(f + ".")
+                                         or (inspect.ismodule(value) and f.startswith(origin + "."))
+                                         for f in item.forbidden):
             used.append(name)
     return used
 

@@ -7,7 +7,7 @@ from coursekit.checking import Item
 from coursekit.items.cases import cell_cases, sequence_cases
 
 ASSIGNMENT = "02-gru-numpy"
-NOT_ALLOWED = ("torch", "coursekit")  # the point of the exercise is to write the NumPy code yourself
+NOT_ALLOWED = ("torch", "coursekit.gru", "coursekit.items")  # the point is to write the NumPy code yourself
 
 
 def _replace(params, **changes):
@@ -29,6 +29,13 @@ def _gates_swapped(params):
     return {swap.get(key, key): value for key, value in params.items()}
 
 
+def _reset_open(params):
+    """r forced to 1 (sigmoid(50) is 1.0 in floating point): a candidate that forgot the reset gate."""
+    changes = _without(params, "W_ir", "W_hr", "b_hr")
+    changes["b_ir"] = np.full_like(params["b_ir"], 50.0)
+    return changes
+
+
 def _cell(reset, transform=lambda p: p):
     """A cell (x, h_prev, params) -> h_next that applies ``transform`` to the params first."""
     return lambda x, h, params: gru.cell_forward(x, h, transform(params), reset=reset)[0]
@@ -43,12 +50,16 @@ def _cell_mistakes(reset):
     other = "before" if reset == "after" else "after"
     placement = {"after": "r * (W_hn h + b_hn): the reset gate multiplies the result of the matrix product",
                  "before": "W_hn (r * h) + b_hn: the reset gate multiplies h before the matrix product"}
+    candidate = {"after": "n = tanh(W_in x + b_in + r * (W_hn h + b_hn))",
+                 "before": "n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)"}
     return (
         ("z and 1 - z are swapped: this course (and PyTorch) uses h' = (1 - z) * n + z * h_prev",
          _cell(reset, gru.flip_update_gate)),
         (f"the reset gate is applied {other} the matrix product; here it must be {placement[reset]}",
          _cell(other)),
         ("the gates r and z are swapped: the stacked order is r | z | n", _cell(reset, _gates_swapped)),
+        (f"the reset gate is missing from the candidate; it should be {candidate[reset]}",
+         _cell(reset, _reset_open)),
         ("b_hn is missing from the candidate n", _cell(reset, lambda p: _without(p, "b_hn"))),
         ("the hidden-side biases b_hr, b_hz, b_hn are missing",
          _cell(reset, lambda p: _without(p, "b_hr", "b_hz", "b_hn"))),
@@ -75,12 +86,12 @@ GRU_CELL_FORWARD_CHO = Item(
 )
 
 
-def _sequence(transform=lambda p: p, zero_h0=False, shift=False):
+def _sequence(transform=lambda p: p, zero_h0=False, shift=False, reset="after", last=-1):
     def run(xs, h0, params):
-        hs, _ = gru.forward(xs, np.zeros_like(h0) if zero_h0 else h0, transform(params))
+        hs, _ = gru.forward(xs, np.zeros_like(h0) if zero_h0 else h0, transform(params), reset=reset)
         if shift:  # stored the state *before* each step
             hs = np.concatenate([h0[None], hs[:-1]])
-        return hs, hs[-1]
+        return hs, hs[last]
     return run
 
 
@@ -92,8 +103,12 @@ GRU_FORWARD = Item(
         ("hs[t] holds the state before step t; it should hold the state after reading xs[t]",
          _sequence(shift=True)),
         ("z and 1 - z are swapped: h' = (1 - z) * n + z * h_prev", _sequence(gru.flip_update_gate)),
+        ("h_last is hs[0], the state after the first step; the final state is hs[-1]", _sequence(last=0)),
         ("the gates r and z are swapped: the stacked order is r | z | n", _sequence(_gates_swapped)),
+        ("the reset gate is applied before the matrix product (Cho et al.); gru_forward uses PyTorch's "
+         "r * (W_hn h + b_hn)", _sequence(reset="before")),
         ("b_hn is missing from the candidate n", _sequence(lambda p: _without(p, "b_hn"))),
+        ("the biases are missing", _sequence(lambda p: _without(p, *gru.BIAS_KEYS))),
         ("the weights are transposed: with W of shape (H, I) the product is x @ W.T", _sequence(_transposed)),
     ),
 )
