@@ -1,0 +1,377 @@
+"""Graded items of notebook 04-torch-gru: torch.nn.GRU in practice.
+
+- ``gru_param_count``: how many numbers an nn.GRU learns (3 gate blocks, two bias vectors each);
+- ``last_valid_output``: the output at each sequence's last real step of a padded batch;
+- ``predicted_shapes``: a value item, the shapes of ``output`` and ``h_n`` predicted for a few configurations;
+- ``GRUClassifier``: an nn.Module built on nn.GRU, graded through plain data (see :func:`run_classifier`).
+
+torch is imported inside the functions that need it, so importing this module imports only NumPy.
+"""
+
+import numpy as np
+
+from coursekit import gru
+from coursekit.checking import Case, Item
+from coursekit.items.cases import F32, gru_params
+
+ASSIGNMENT = "04-torch-gru"
+NO_TORCH = ("torch", "coursekit")  # a formula exercise: counting the parameters of a built module is not the point
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# gru_param_count(input_size, hidden_size, num_layers=1, bidirectional=False)
+# ----------------------------------------------------------------------------------------------------------------
+
+def _count(input_size, hidden_size, num_layers=1, bidirectional=False, *, blocks=3, biases=2,
+           upper_input=None, directions=None):
+    """Parameters of a stacked recurrent layer with `blocks` gate blocks; the keywords build the wrong variants.
+
+    Layer 0 reads input_size features; layer l > 0 reads the previous layer's output, D * H features
+    (``upper_input`` overrides that). Each direction of each layer has weight_ih (blocks*H, in), weight_hh
+    (blocks*H, H) and `biases` bias vectors of blocks*H.
+    """
+    D = (2 if bidirectional else 1) if directions is None else directions
+    H = hidden_size
+    total = 0
+    for layer in range(num_layers):
+        if layer == 0:
+            layer_input = input_size
+        else:
+            layer_input = (2 if bidirectional else 1) * H if upper_input is None else upper_input(input_size, H)
+        total += D * blocks * H * (layer_input + H + biases)
+    return total
+
+
+def gru_param_count_reference(input_size, hidden_size, num_layers=1, bidirectional=False):
+    """Number of parameters of nn.GRU(input_size, hidden_size, num_layers, bidirectional=...) with bias=True.
+
+    Per layer and direction: weight_ih (3H, in) + weight_hh (3H, H) + bias_ih (3H,) + bias_hh (3H,) = 3H (in + H + 2),
+    where in = input_size for layer 0 and D * H above it (D = 2 directions if bidirectional, else 1).
+    """
+    return _count(input_size, hidden_size, num_layers, bidirectional)
+
+
+def _param_count_cases(rng, hidden):
+    configs = [("seed's nn.GRU(5, 6, 2)", (5, 6, 2, False)),
+               ("nn.GRU(10, 20, num_layers=3, bidirectional=True)", (10, 20, 3, True)),
+               ("defaults: nn.GRU(3, 4)", (3, 4)),
+               ("nn.GRU(7, 4, bidirectional=True)", (7, 4, 1, True))]
+    if hidden:
+        I, H = (int(v) for v in rng.integers(2, 50, size=2))
+        configs += [("nn.GRU(1, 1)", (1, 1, 1, False)),
+                    ("nn.GRU(128, 256, num_layers=2, bidirectional=True)", (128, 256, 2, True)),
+                    (f"nn.GRU({I}, {H}, num_layers=4)", (I, H, 4, False)),
+                    (f"nn.GRU({H}, {I}, num_layers=2, bidirectional=True)", (H, I, 2, True))]
+    return [Case(label, args) for label, args in configs]
+
+
+GRU_PARAM_COUNT = Item(
+    name="test_gru_param_count", target="gru_param_count", points=2, make_cases=_param_count_cases,
+    reference=gru_param_count_reference, forbidden=NO_TORCH,
+    mistakes=(
+        ("one bias vector per gate block was counted; nn.GRU has two, bias_ih and bias_hh (3H each)",
+         lambda *a: _count(*a, biases=1)),
+        ("no biases were counted; nn.GRU has bias_ih and bias_hh, 3H numbers each",
+         lambda *a: _count(*a, biases=0)),
+        ("4 gate blocks were counted, like an LSTM; a GRU has 3 (r, z, n)", lambda *a: _count(*a, blocks=4)),
+        ("1 block was counted, like a plain RNN; a GRU has 3 (r, z, n)", lambda *a: _count(*a, blocks=1)),
+        ("layers above the first read the previous layer's output, D * H features, not input_size",
+         lambda *a: _count(*a, upper_input=lambda I, H: I)),
+        ("with bidirectional=True, layers above the first read both directions' outputs: 2 * H features, not H",
+         lambda *a: _count(*a, upper_input=lambda I, H: H)),
+        ("bidirectional=True doubles every layer (a second GRU per layer reads the sequence reversed)",
+         lambda *a: _count(*a, directions=1)),
+        ("num_layers was ignored: every layer has its own weights",
+         lambda I, H, L=1, bi=False: _count(I, H, 1, bi)),
+    ),
+)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# last_valid_output(output, lengths, batch_first=False)
+# ----------------------------------------------------------------------------------------------------------------
+
+def _time_major(output, batch_first):
+    output = np.asarray(output)
+    return np.swapaxes(output, 0, 1) if batch_first else output
+
+
+def last_valid_output_reference(output, lengths, batch_first=False, as_tensor=False):
+    """output[lengths[b] - 1, b] for every sequence b (output[b, lengths[b] - 1] with batch_first): (B, D*H).
+
+    ``as_tensor`` only says how the case is handed to the learner (torch tensors or NumPy arrays).
+    """
+    lengths = np.asarray(lengths)
+    return _time_major(output, batch_first)[lengths - 1, np.arange(lengths.shape[0])]
+
+
+def _last_valid_adapt(output, lengths, batch_first, as_tensor):
+    """The learner gets (output, lengths, batch_first), as torch tensors when the case says so.
+
+    torch.from_numpy shares memory with the case's copies, so an in-place change is still detected.
+    """
+    if as_tensor:
+        import torch
+
+        return torch.from_numpy(output), torch.from_numpy(lengths), batch_first
+    return output, lengths, batch_first
+
+
+def _padded_output(rng, T, lengths, features, *, zero_padding, batch_first=False, dtype=np.float64):
+    """A (T, B, F) output whose steps t >= lengths[b] are zeros (as pad_packed_sequence returns) or values (as an
+    unpacked nn.GRU run over the padding returns)."""
+    output = rng.uniform(-1, 1, size=(T, len(lengths), features))
+    if zero_padding:
+        output[np.arange(T)[:, None] >= np.asarray(lengths)[None, :]] = 0.0
+    if batch_first:
+        output = np.swapaxes(output, 0, 1)
+    return np.ascontiguousarray(output, dtype=dtype)
+
+
+def _last_valid_cases(rng, hidden):
+    specs = [  # label, T, lengths, features, zero padding, batch_first, as tensors
+        ("T=6, B=4, zero padding (pad_packed_sequence), torch tensors", 6, [6, 2, 4, 1], 5, True, False, True),
+        ("batch_first=True, bidirectional output (D*H = 6), NumPy", 5, [3, 5, 1], 6, True, True, False),
+        ("padding steps hold values (nn.GRU run over the padding), every length < T", 7, [3, 5, 2, 4, 6], 4,
+         False, False, True),
+    ]
+    if hidden:
+        specs += [
+            ("B=1", 4, [3], 3, True, False, True),
+            ("every sequence has length 1", 5, [1, 1, 1], 2, False, True, True),
+            ("no padding: every length == T", 4, [4, 4], 3, False, False, False),
+            ("batch_first, padding holds values, unsorted lengths", 9, [2, 9, 5, 7, 1, 3], 8, False, True, True),
+            ("T=1", 1, [1, 1], 4, False, False, True),
+        ]
+    cases = [Case(label, (_padded_output(rng, T, lengths, F, zero_padding=zero, batch_first=bf),
+                          np.array(lengths, dtype=np.int64), bf, as_tensor))
+             for label, T, lengths, F, zero, bf, as_tensor in specs]
+    if hidden:
+        lengths = np.array([2, 5, 3], dtype=np.int64)
+        cases.append(Case("float32 output", (_padded_output(rng, 6, lengths, 4, zero_padding=False,
+                                                            dtype=np.float32), lengths, False, True), **F32))
+    return cases
+
+
+def _last_valid_wrong(select):
+    def wrong(output, lengths, batch_first=False, as_tensor=False):
+        return select(_time_major(output, batch_first), np.asarray(lengths))
+    return wrong
+
+
+LAST_VALID_OUTPUT = Item(
+    name="test_last_valid_output", target="last_valid_output", points=3, make_cases=_last_valid_cases,
+    reference=last_valid_output_reference, adapt=_last_valid_adapt,
+    mistakes=(
+        ("output[-1] is the last *padded* step; a shorter sequence ended earlier, at step lengths[b] - 1",
+         _last_valid_wrong(lambda out, lengths: out[-1])),
+        ("off by one: a sequence of length L has its last real step at index L - 1",
+         _last_valid_wrong(lambda out, lengths: out[lengths, np.arange(len(lengths))])),
+        ("output[lengths - 1] picks every sequence's row at every length: pair each time index with its own "
+         "batch index, output[lengths - 1, arange(B)]",
+         _last_valid_wrong(lambda out, lengths: out[lengths - 1])),
+        ("batch_first=True was ignored: then output is (B, T, D*H) and the step is output[b, lengths[b] - 1]",
+         lambda out, lengths, bf=False, t=False: np.asarray(out)[np.asarray(lengths) - 1,
+                                                                 np.arange(len(lengths))]),
+        ("the sequence axis was indexed as if batch_first: without it, output is (T, B, D*H)",
+         lambda out, lengths, bf=False, t=False: _time_major(out, not bf)[np.asarray(lengths) - 1,
+                                                                          np.arange(len(lengths))]),
+    ),
+)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# predicted_shapes: a value item
+# ----------------------------------------------------------------------------------------------------------------
+
+SHAPE_QUESTIONS = {
+    "seed": {"gru": {"input_size": 5, "hidden_size": 6, "num_layers": 2}, "input": (1, 3, 5)},
+    "batch_first": {"gru": {"input_size": 10, "hidden_size": 20, "batch_first": True}, "input": (4, 7, 10)},
+    "bidirectional": {"gru": {"input_size": 8, "hidden_size": 16, "num_layers": 3, "bidirectional": True},
+                      "input": (12, 2, 8)},
+    "bidirectional_batch_first": {"gru": {"input_size": 3, "hidden_size": 4, "num_layers": 2,
+                                          "bidirectional": True, "batch_first": True}, "input": (5, 9, 3)},
+    "unbatched": {"gru": {"input_size": 4, "hidden_size": 5}, "input": (9, 4)},
+}
+"""For each key: nn.GRU(**question["gru"]) is called on a tensor of shape question["input"] (with h0 omitted).
+The learner predicts {key: {"output": shape, "h_n": shape}} for every key."""
+
+
+def true_shapes(questions=SHAPE_QUESTIONS):
+    """Run every configuration through nn.GRU and record the shapes: {key: {"output": tuple, "h_n": tuple}}."""
+    import torch
+
+    shapes = {}
+    with torch.no_grad():
+        for key, question in questions.items():
+            output, h_n = torch.nn.GRU(**question["gru"])(torch.zeros(question["input"]))
+            shapes[key] = {"output": tuple(output.shape), "h_n": tuple(h_n.shape)}
+    return shapes
+
+
+def _shape_hint(question, tensor, predicted):
+    """One likely mistake behind a wrong predicted shape, without giving the answer away."""
+    config = question["gru"]
+    H = config["hidden_size"]
+    D = 2 if config.get("bidirectional") else 1
+    L = config.get("num_layers", 1)
+    unbatched = len(question["input"]) == 2
+    predicted = tuple(predicted)
+    if unbatched and len(predicted) != 2:
+        return "an unbatched input (T, I) gives outputs without a batch dimension"
+    if tensor == "output":
+        if D == 2 and predicted and predicted[-1] == H:
+            return "a bidirectional GRU concatenates both directions at every step: the last dimension is D * H"
+        if config.get("batch_first"):
+            return "batch_first=True makes input and output (B, T, ...)"
+        return "output holds the top layer's hidden state at every time step"
+    if len(predicted) == 3 and config.get("batch_first") and predicted[0] == question["input"][0]:
+        return "h_n is (num_layers * D, B, H) even with batch_first=True: batch_first concerns input and output only"
+    if predicted and predicted[0] == L and D == 2:
+        return "h_n has one final state per layer *and* per direction: num_layers * D of them"
+    return "h_n holds the final hidden state of every layer and direction, (num_layers * D, B, H)"
+
+
+def _validate_shapes(case, predicted):
+    truth = true_shapes()
+    if not isinstance(predicted, dict):
+        return f"predicted_shapes should be a dict with keys {sorted(truth)}, got a {type(predicted).__name__}"
+    if predicted.keys() != truth.keys():
+        return f"predicted_shapes has keys {sorted(predicted)}; expected {sorted(truth)}"
+    wrong = []
+    for key, shapes in truth.items():
+        entry = predicted[key]
+        if not isinstance(entry, dict) or entry.keys() != {"output", "h_n"}:
+            return f"predicted_shapes[{key!r}] should be a dict {{'output': shape, 'h_n': shape}}"
+        for tensor in ("output", "h_n"):
+            guess = entry[tensor]
+            guess = tuple(guess) if isinstance(guess, tuple) else (guess,)
+            if not all(type(v) is int for v in guess):
+                return f"predicted_shapes[{key!r}][{tensor!r}] should be a tuple of ints, e.g. (2, 3, 4)"
+            if guess != shapes[tensor]:
+                wrong.append(f"predicted_shapes[{key!r}][{tensor!r}] = {guess} is not what nn.GRU gives. Hint: "
+                             + _shape_hint(SHAPE_QUESTIONS[key], tensor, guess))
+    if wrong:
+        return f"{len(wrong)} of {2 * len(truth)} shapes are wrong. The first one:\n{wrong[0]}"
+    return None
+
+
+PREDICTED_SHAPES = Item(
+    name="test_predicted_shapes", target="predicted_shapes", points=2, call=False,
+    make_cases=lambda rng, hidden: [Case("output and h_n for every configuration", ())],
+    validate=_validate_shapes,
+)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# GRUClassifier(input_size, hidden_size, num_classes): an nn.Module, graded through plain data
+# ----------------------------------------------------------------------------------------------------------------
+
+def run_classifier(cls, input_size, hidden_size, num_classes, params, W_out, b_out, x):
+    """Build the learner's class, load the case's weights into its nn.GRU and nn.Linear, return its logits.
+
+    Runs in the learner's kernel (it is the item's ``invoke``); only the logits, a plain array, leave it.
+
+    Why this design: the module is found by type (exactly one nn.GRU and one nn.Linear, and no other parameters),
+    so the learner may name attributes freely; the weights are drawn from the grading seed and loaded after
+    construction, so only a forward pass that really computes GRU -> final hidden state -> linear gives the
+    reference logits, which the grader computes in NumPy from the same seed. Construction is seeded inside
+    ``torch.random.fork_rng`` so it is deterministic and does not disturb the learner's random state.
+    """
+    import torch
+    from torch import nn
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = cls(input_size, hidden_size, num_classes)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{cls.__name__}(...) built a {type(model).__name__}; it should subclass nn.Module")
+    grus = [m for m in model.modules() if isinstance(m, nn.GRU)]
+    heads = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if len(grus) != 1 or len(heads) != 1:
+        raise ValueError(f"the classifier should hold exactly one nn.GRU and one nn.Linear; it holds {len(grus)} "
+                         f"nn.GRU and {len(heads)} nn.Linear")
+    recurrent, head = grus[0], heads[0]
+    expected = (input_size, hidden_size, 1, False, True)
+    found = (recurrent.input_size, recurrent.hidden_size, recurrent.num_layers, recurrent.bidirectional,
+             recurrent.bias)
+    if found != expected:
+        raise ValueError(f"its nn.GRU has (input_size, hidden_size, num_layers, bidirectional, bias) = {found}; "
+                         f"expected {expected}")
+    if (head.in_features, head.out_features) != (hidden_size, num_classes) or head.bias is None:
+        raise ValueError(f"its nn.Linear is ({head.in_features} -> {head.out_features}); expected "
+                         f"({hidden_size} -> {num_classes}) with a bias")
+    known = {id(p) for p in (*recurrent.parameters(), *head.parameters())}
+    extra = [name for name, p in model.named_parameters() if id(p) not in known]
+    if extra:
+        raise ValueError(f"the classifier has parameters besides its nn.GRU and nn.Linear: {extra}")
+    gru.params_to_torch(params, recurrent)
+    with torch.no_grad():
+        head.weight.copy_(torch.from_numpy(W_out))
+        head.bias.copy_(torch.from_numpy(b_out))
+    model.eval()
+    with torch.no_grad():
+        return model(torch.from_numpy(x))
+
+
+def _hidden_states(params, x):
+    """All hidden states (T, B, H) of a GRU from h0 = 0 over x (B, T, I) batch-first, in float64."""
+    xs = np.swapaxes(np.asarray(x, dtype=np.float64), 0, 1)
+    hs, _ = gru.forward(xs, np.zeros((xs.shape[1], params["W_hr"].shape[0])), params)
+    return hs
+
+
+def classifier_reference(input_size, hidden_size, num_classes, params, W_out, b_out, x):
+    """logits (B, C) = h_T W_out^T + b_out, h_T the final hidden state of the GRU over x (B, T, I), h0 = 0."""
+    return _hidden_states(params, x)[-1] @ W_out.T + b_out
+
+
+def _classifier_wrong(read):
+    def wrong(I, H, C, params, W_out, b_out, x):
+        return read(_hidden_states(params, x)) @ W_out.T + b_out
+    return wrong
+
+
+def _softmax(logits):
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _classifier_cases(rng, hidden):
+    shapes = [("B=4, T=7, I=3, H=5, C=3", 4, 7, 3, 5, 3), ("B=2, T=5, I=4, H=6, C=2", 2, 5, 4, 6, 2)]
+    if hidden:
+        shapes += [("B=1", 1, 6, 3, 4, 3), ("T=1", 3, 1, 2, 4, 5), ("H=1", 3, 4, 2, 1, 2),
+                   ("B=8, T=12, I=6, H=10, C=4", 8, 12, 6, 10, 4)]
+    cases = []
+    for label, B, T, I, H, C in shapes:
+        x = rng.standard_normal((B, T, I)).astype(np.float32)
+        cases.append(Case(label, (I, H, C, gru_params(rng, I, H), rng.standard_normal((C, H)),
+                                  rng.standard_normal(C), x), **F32))
+    if hidden:
+        B, T, I, H, C = 3, 5, 2, 3, 2
+        cases.append(Case("saturated gates (|x| ~ 30)",
+                          (I, H, C, gru_params(rng, I, H, scale=2.0), rng.standard_normal((C, H)),
+                           rng.standard_normal(C), (30 * rng.standard_normal((B, T, I))).astype(np.float32)),
+                          **F32))
+    return cases
+
+
+GRU_CLASSIFIER = Item(
+    name="test_gru_classifier", target="GRUClassifier", points=3, make_cases=_classifier_cases,
+    reference=classifier_reference, invoke=run_classifier,
+    mistakes=(
+        ("the logits come from the first time step; use the final hidden state (h_n[-1], or output[:, -1])",
+         _classifier_wrong(lambda hs: hs[0])),
+        ("the hidden states were averaged over time; this classifier reads the final hidden state h_n[-1]",
+         _classifier_wrong(lambda hs: hs.mean(axis=0))),
+        ("the linear layer was applied at every time step; return one vector of logits per sequence (B, C)",
+         _classifier_wrong(lambda hs: np.swapaxes(hs, 0, 1))),
+        ("nn.GRU was built without batch_first=True, so it read x (B, T, I) as (T, B, I)",
+         lambda I, H, C, params, W_out, b_out, x: classifier_reference(I, H, C, params, W_out, b_out,
+                                                                       np.swapaxes(x, 0, 1))),
+        ("softmax probabilities were returned; return raw logits (nn.CrossEntropyLoss applies log-softmax itself)",
+         lambda *args: _softmax(classifier_reference(*args))),
+    ),
+)
+
+ITEMS = (GRU_PARAM_COUNT, LAST_VALID_OUTPUT, PREDICTED_SHAPES, GRU_CLASSIFIER)
