@@ -1,6 +1,7 @@
 """The graded items of notebook 03-gru-backprop: right answers pass, each listed mistake fails with its own
 diagnosis, trivial stubs fail, and the notebook's given forward cells build the caches the grader builds."""
 
+import builtins
 import json
 import types
 from pathlib import Path
@@ -42,7 +43,7 @@ def sequence_with(mistake=None, cell_mistake=None):
 def as_learner_code(fn, **names):
     """The same code as if the learner had typed it into the notebook: its globals are NumPy (and ``names``), not
     coursekit's, so the checker's rule against calling coursekit does not refuse it."""
-    return types.FunctionType(fn.__code__, {"np": np, **names}, fn.__name__, fn.__defaults__)
+    return types.FunctionType(fn.__code__, {"__builtins__": builtins, "np": np, **names}, fn.__name__, fn.__defaults__)
 
 
 explicit_cell = as_learner_code(gb._explicit_cell_backward)
