@@ -25,6 +25,7 @@ step costs one matrix product with the hidden state (two for reset="before").
 
 import numpy as np
 
+from coursekit import torch_bridge
 from coursekit.activations import sigmoid
 
 GATES = ("r", "z", "n")
@@ -356,50 +357,14 @@ def stacked_forward(xs, layers, h0=None, *, reset="after"):
 # Bridges to torch.nn.GRU and torch.nn.GRUCell (rows of weight_ih_l0 are r|z|n)
 # ----------------------------------------------------------------------------------------------------------------
 
-def _torch_names(module, layer, reverse):
-    """Names of (weight_ih, weight_hh, bias_ih, bias_hh) in an nn.GRU or nn.GRUCell."""
-    if hasattr(module, "num_layers"):  # nn.GRU
-        if not 0 <= layer < module.num_layers:
-            raise ValueError(f"layer={layer} but the module has {module.num_layers} layer(s)")
-        if reverse and not module.bidirectional:
-            raise ValueError("reverse=True but the module is not bidirectional")
-        suffix = f"_l{layer}" + ("_reverse" if reverse else "")
-    else:  # nn.GRUCell
-        if layer != 0 or reverse:
-            raise ValueError("an nn.GRUCell has a single layer and direction")
-        suffix = ""
-    return tuple(f"{name}{suffix}" for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-
-
 def params_from_torch(module, layer=0, reverse=False):
     """Copy one layer/direction of an nn.GRU (or an nn.GRUCell) into a float64 params dict.
 
     A module built with bias=False gives zero biases.
     """
-    w_ih, w_hh, b_ih, b_hh = _torch_names(module, layer, reverse)
-    W_i = getattr(module, w_ih).detach().cpu().double().numpy()
-    W_h = getattr(module, w_hh).detach().cpu().double().numpy()
-    H = W_h.shape[1]
-
-    def bias(name):
-        tensor = getattr(module, name, None)
-        return np.zeros(3 * H) if tensor is None else tensor.detach().cpu().double().numpy()
-
-    return _unstacked(W_i.copy(), W_h.copy(), bias(b_ih).copy(), bias(b_hh).copy())
+    return _unstacked(*torch_bridge.read_tensors(module, torch_bridge.tensor_names(module, layer, reverse)))
 
 
 def params_to_torch(params, module, layer=0, reverse=False):
     """Copy a params dict into one layer/direction of an nn.GRU or nn.GRUCell (in place, keeping its dtype)."""
-    import torch
-
-    names = _torch_names(module, layer, reverse)
-    for name, value in zip(names, _stacked(params)):
-        target = getattr(module, name, None)
-        if target is None:
-            if np.any(value != 0):
-                raise ValueError(f"the module has no {name} (bias=False) but the params have non-zero biases")
-            continue
-        if tuple(target.shape) != value.shape:
-            raise ValueError(f"{name} has shape {tuple(target.shape)} but the params give {value.shape}")
-        with torch.no_grad():
-            target.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+    torch_bridge.write_tensors(module, torch_bridge.tensor_names(module, layer, reverse), _stacked(params))

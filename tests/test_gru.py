@@ -324,3 +324,11 @@ def test_importing_coursekit_does_not_import_torch():
     code = ("import sys, coursekit, coursekit.gru, coursekit.checking, coursekit.items; "
             "assert 'torch' not in sys.modules, 'torch was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_blas_runs_on_one_thread_after_importing_coursekit():
+    """Per-step recurrences are many small products: OpenBLAS threads would slow them down (see coursekit/__init__)."""
+    code = ("import coursekit, threadpoolctl; "
+            "blas = [i for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas']; "
+            "assert blas and all(i['num_threads'] == 1 for i in blas), blas")
+    subprocess.run([sys.executable, "-c", code], check=True)
