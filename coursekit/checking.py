@@ -248,8 +248,11 @@ def judge(item, cases, outcomes):
     problems = [judge_case(item, case, outcome) for case, outcome in zip(cases, outcomes)]
     failed = [p for p in problems if p]
     if failed:
+        # Show the first failure that names a likely mistake: e.g. transposed weights raise a shape error on a
+        # non-square case but are recognised on the square one.
+        shown = next((p for p in failed if "\nMost likely: " in p), failed[0])
         more = f"\n(and {len(failed) - 1} more failing case(s))" if len(failed) > 1 else ""
-        message = f"{item.target}: {len(cases) - len(failed)}/{len(cases)} cases pass.\n{failed[0]}{more}"
+        message = f"{item.target}: {len(cases) - len(failed)}/{len(cases)} cases pass.\n{shown}{more}"
     else:
         message = f"{item.target}: all {len(cases)} cases pass."
     return Verdict(item.name, not failed, len(cases), len(cases) - len(failed), message)

@@ -4,8 +4,10 @@ import numpy as np
 
 from coursekit.activations import sigmoid
 from coursekit.checking import Case, Item
+from coursekit.items.cases import F32
 
 ASSIGNMENT = "01-gru-concept"
+NOT_ALLOWED = ("torch", "coursekit")  # learners write these few lines of NumPy themselves
 
 
 def _sigmoid_cases(rng, hidden):
@@ -25,8 +27,10 @@ SIGMOID = Item(
     no_warnings=True,
     mistakes=(("sigmoid is 1 / (1 + exp(-x)); this looks like 1 / (1 + exp(x)), i.e. sigmoid(-x)",
                lambda x: sigmoid(-np.asarray(x))),
+              ("1 / (1 + exp(-|x|)) is sigmoid(|x|): for x < 0 use exp(x) / (1 + exp(x)) instead",
+               lambda x: sigmoid(np.abs(x))),
               ("this is tanh, not the sigmoid", np.tanh)),
-    forbidden=("torch", "scipy", "coursekit"),
+    forbidden=NOT_ALLOWED + ("scipy", "expit"),
 )
 
 
@@ -37,6 +41,9 @@ def _update_cases(rng, hidden):
     if hidden:
         cases.append(Case("z exactly 0 and 1", (rng.standard_normal((2, 3)), rng.standard_normal((2, 3)),
                                                 np.array([[0.0, 1.0, 0.5], [1.0, 0.0, 0.25]]))))
+        cases.append(Case("float32 inputs", (rng.standard_normal((2, 4)).astype(np.float32),
+                                             rng.uniform(-1, 1, (2, 4)).astype(np.float32),
+                                             rng.uniform(0, 1, (2, 4)).astype(np.float32)), **F32))
     return cases
 
 
@@ -54,6 +61,7 @@ GRU_UPDATE = Item(
               ("the candidate n was returned without mixing in h_prev", lambda h, n, z: n),
               ("h_prev was returned unchanged: the update never happens", lambda h, n, z: h),
               ("the weights do not sum to one: use (1 - z) and z", lambda h, n, z: z * n + z * h)),
+    forbidden=NOT_ALLOWED,
 )
 
 
@@ -62,7 +70,8 @@ def _half_life_cases(rng, hidden):
              Case("random z in (0.05, 0.999)", (rng.uniform(0.05, 0.999, 10),))]
     if hidden:
         cases += [Case("scalar z = 0.9", (0.9,)), Case("z close to 1", (np.array([0.999, 0.9999]),)),
-                  Case("2-D array", (rng.uniform(0.1, 0.99, (3, 4)),))]
+                  Case("2-D array", (rng.uniform(0.1, 0.99, (3, 4)),)),
+                  Case("float32 z", (np.array([0.5, 0.9, 0.99], np.float32),), **F32)]
     return cases
 
 
@@ -82,6 +91,7 @@ MEMORY_HALF_LIFE = Item(
                lambda z: 1.0 / (1.0 - np.asarray(z))),
               ("the sign is wrong: ln z < 0 and ln 0.5 < 0, so k is positive",
                lambda z: -np.log(0.5) / np.log(z))),
+    forbidden=NOT_ALLOWED,
 )
 
 ITEMS = (SIGMOID, GRU_UPDATE, MEMORY_HALF_LIFE)

@@ -1,0 +1,52 @@
+"""The checks learners call in the notebooks' test cells (测试单元调用的检查函数).
+
+Each one runs the learner's function on the public cases of one graded item (``coursekit.items``), or on the
+hidden cases too with ``hidden=True``, prints one line when everything passes and raises an AssertionError that
+names the most likely mistake otherwise. They return nothing, so a test cell shows only that line.
+
+A flat list, one wrapper per graded function, grouped by notebook; :func:`check` reaches any item by its grade id.
+"""
+
+from coursekit import checking, items
+
+
+def check(assignment, grade_id, fn, hidden=False):
+    """Check ``fn`` against the item ``grade_id`` (the nbgrader test cell's id) of ``assignment``.
+
+    Example: ``check("02-gru-numpy", "test_gru_cell_forward", gru_cell_forward)``.
+    """
+    checking.check(items.get(assignment, grade_id), fn, hidden=hidden)
+
+
+# 01-gru-concept ---------------------------------------------------------------------------------------------------
+
+def check_sigmoid(fn, hidden=False):
+    """sigmoid(x): values, and no overflow warning for large |x|."""
+    check("01-gru-concept", "test_sigmoid", fn, hidden)
+
+
+def check_gru_update(fn, hidden=False):
+    """gru_update(h_prev, n, z) -> (1 - z) * n + z * h_prev."""
+    check("01-gru-concept", "test_gru_update", fn, hidden)
+
+
+def check_memory_half_life(fn, hidden=False):
+    """memory_half_life(z) -> ln 0.5 / ln z."""
+    check("01-gru-concept", "test_memory_half_life", fn, hidden)
+
+
+# 02-gru-numpy -----------------------------------------------------------------------------------------------------
+
+def check_cell_forward(fn, hidden=False):
+    """gru_cell_forward(x, h_prev, params) -> h_next, PyTorch's formula (reset gate after the matrix product)."""
+    check("02-gru-numpy", "test_gru_cell_forward", fn, hidden)
+
+
+def check_gru_forward(fn, hidden=False):
+    """gru_forward(xs, h0, params) -> (hs, h_last)."""
+    check("02-gru-numpy", "test_gru_forward", fn, hidden)
+
+
+def check_cell_forward_cho(fn, hidden=False):
+    """gru_cell_forward_cho(x, h_prev, params) -> h_next, Cho et al.'s formula (reset gate before the product)."""
+    check("02-gru-numpy", "test_gru_cell_forward_cho", fn, hidden)

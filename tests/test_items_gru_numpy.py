@@ -1,0 +1,327 @@
+"""The graded items of notebook 02-gru-numpy: right answers pass (also written with einsum, loops, float32),
+each listed mistake fails with its own diagnosis, stubs, torch/coursekit shortcuts and in-place changes fail."""
+
+import numpy as np
+import pytest
+import torch
+
+from coursekit import checking, checks
+from coursekit import gru as course_gru
+from coursekit.activations import sigmoid  # allowed: the stable sigmoid of notebook 01
+from coursekit.gru import cell_forward as course_cell_forward
+from coursekit.items import get, gru_numpy
+
+ASSIGNMENT = "02-gru-numpy"
+CELL = get(ASSIGNMENT, "test_gru_cell_forward")
+SEQUENCE = get(ASSIGNMENT, "test_gru_forward")
+CHO = get(ASSIGNMENT, "test_gru_cell_forward_cho")
+
+
+def passes(item, fn):
+    for hidden in (False, True):
+        verdict = checking.check(item, fn, hidden=hidden, quiet=True)
+        assert verdict.passed and verdict.n_passed == verdict.n_cases > 0
+
+
+def failure(item, fn, hidden=False):
+    with pytest.raises(AssertionError) as info:
+        checking.check(item, fn, hidden=hidden, quiet=True)
+    return str(info.value)
+
+
+def verdict_of(item, fn, hidden=False):
+    """Judge outputs only (the items' mistake implementations call coursekit.gru, which learners may not)."""
+    cases = checking.cases_for(item, checking.PUBLIC_SEED, hidden)
+    return checking.judge(item, cases, checking.call_learner(item, fn, cases))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Learner-style solutions
+# ----------------------------------------------------------------------------------------------------------------
+
+def cell_plain(x, h_prev, p):
+    r = sigmoid(x @ p["W_ir"].T + p["b_ir"] + h_prev @ p["W_hr"].T + p["b_hr"])
+    z = sigmoid(x @ p["W_iz"].T + p["b_iz"] + h_prev @ p["W_hz"].T + p["b_hz"])
+    n = np.tanh(x @ p["W_in"].T + p["b_in"] + r * (h_prev @ p["W_hn"].T + p["b_hn"]))
+    return (1 - z) * n + z * h_prev
+
+
+def cho_plain(x, h_prev, p):
+    r = sigmoid(x @ p["W_ir"].T + p["b_ir"] + h_prev @ p["W_hr"].T + p["b_hr"])
+    z = sigmoid(x @ p["W_iz"].T + p["b_iz"] + h_prev @ p["W_hz"].T + p["b_hz"])
+    n = np.tanh(x @ p["W_in"].T + p["b_in"] + (r * h_prev) @ p["W_hn"].T + p["b_hn"])
+    return (1 - z) * n + z * h_prev
+
+
+def _einsum_cell(reset):
+    def cell(x, h_prev, p):
+        lin = lambda a, W, b: np.einsum("bi,hi->bh", a, W) + b  # noqa: E731
+        r = 1 / (1 + np.exp(-np.clip(lin(x, p["W_ir"], p["b_ir"]) + lin(h_prev, p["W_hr"], p["b_hr"]), -60, 60)))
+        z = 1 / (1 + np.exp(-np.clip(lin(x, p["W_iz"], p["b_iz"]) + lin(h_prev, p["W_hz"], p["b_hz"]), -60, 60)))
+        if reset == "after":
+            n = np.tanh(lin(x, p["W_in"], p["b_in"]) + r * lin(h_prev, p["W_hn"], p["b_hn"]))
+        else:
+            n = np.tanh(lin(x, p["W_in"], p["b_in"]) + lin(r * h_prev, p["W_hn"], p["b_hn"]))
+        return np.einsum("bh,bh->bh", 1 - z, n) + np.einsum("bh,bh->bh", z, h_prev)
+    return cell
+
+
+def _loop_cell(reset):
+    """Every sum written out (slow, but the shapes in the cases are small)."""
+    def cell(x, h_prev, p):
+        B, H = h_prev.shape
+        out = np.empty((B, H), dtype=np.result_type(x, h_prev, p["W_ir"]))
+        for b in range(B):
+            def pre(gate, h_vec):
+                return [sum(p[f"W_i{gate}"][j, i] * x[b, i] for i in range(x.shape[1])) + p[f"b_i{gate}"][j]
+                        + sum(p[f"W_h{gate}"][j, k] * h_vec[k] for k in range(H)) + p[f"b_h{gate}"][j]
+                        for j in range(H)]
+            r = [float(sigmoid(v)) for v in pre("r", h_prev[b])]
+            z = [float(sigmoid(v)) for v in pre("z", h_prev[b])]
+            for j in range(H):
+                a_in = sum(p["W_in"][j, i] * x[b, i] for i in range(x.shape[1])) + p["b_in"][j]
+                if reset == "after":
+                    a_hn = r[j] * (sum(p["W_hn"][j, k] * h_prev[b, k] for k in range(H)) + p["b_hn"][j])
+                else:
+                    a_hn = sum(p["W_hn"][j, k] * r[k] * h_prev[b, k] for k in range(H)) + p["b_hn"][j]
+                n = np.tanh(a_in + a_hn)
+                out[b, j] = (1 - z[j]) * n + z[j] * h_prev[b, j]
+        return out
+    return cell
+
+
+def cell_float64(x, h_prev, p):
+    """Upcasts float32 inputs: more precise than asked, and accepted."""
+    return cell_plain(np.float64(x), np.float64(h_prev), {k: np.float64(v) for k, v in p.items()})
+
+
+def forward_batched(xs, h0, p):
+    T, B, I = xs.shape
+    W_i = np.concatenate([p["W_ir"], p["W_iz"], p["W_in"]])
+    b_i = np.concatenate([p["b_ir"], p["b_iz"], p["b_in"]])
+    gi = (xs.reshape(T * B, I) @ W_i.T + b_i).reshape(T, B, -1)  # all input projections in one product
+    H = h0.shape[1]
+    hs = np.empty((T, B, H), dtype=np.result_type(xs, h0))
+    h = h0
+    for t in range(T):
+        r = sigmoid(gi[t, :, :H] + h @ p["W_hr"].T + p["b_hr"])
+        z = sigmoid(gi[t, :, H:2 * H] + h @ p["W_hz"].T + p["b_hz"])
+        n = np.tanh(gi[t, :, 2 * H:] + r * (h @ p["W_hn"].T + p["b_hn"]))
+        h = (1 - z) * n + z * h
+        hs[t] = h
+    return hs, h
+
+
+def forward_with_cells(xs, h0, p):
+    h, hs = h0, []
+    for x in xs:
+        h = cell_plain(x, h, p)
+        hs.append(h)
+    return np.stack(hs), h
+
+
+def forward_list_output(xs, h0, p):
+    """Returns a list [hs, h_last] instead of a tuple: plain data either way."""
+    hs, h = forward_with_cells(xs, h0, p)
+    return [hs, h]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The references agree with torch (checked independently of coursekit's bridges)
+# ----------------------------------------------------------------------------------------------------------------
+
+def test_cell_reference_matches_torch_grucell_in_float64():
+    for case in checking.cases_for(CELL, 3, hidden=True):
+        x, h, p = case.args
+        if x.dtype != np.float64:
+            continue
+        cell = torch.nn.GRUCell(x.shape[1], h.shape[1]).double()
+        with torch.no_grad():
+            cell.weight_ih.copy_(torch.from_numpy(np.concatenate([p["W_ir"], p["W_iz"], p["W_in"]])))
+            cell.weight_hh.copy_(torch.from_numpy(np.concatenate([p["W_hr"], p["W_hz"], p["W_hn"]])))
+            cell.bias_ih.copy_(torch.from_numpy(np.concatenate([p["b_ir"], p["b_iz"], p["b_in"]])))
+            cell.bias_hh.copy_(torch.from_numpy(np.concatenate([p["b_hr"], p["b_hz"], p["b_hn"]])))
+            expected = cell(torch.from_numpy(x), torch.from_numpy(h)).numpy()
+        np.testing.assert_allclose(CELL.reference(x, h, p), expected, rtol=1e-12, atol=1e-13)
+
+
+def test_cho_reference_is_the_written_out_formula():
+    for case in checking.cases_for(CHO, 3, hidden=True):
+        np.testing.assert_allclose(CHO.reference(*case.args), cho_plain(*case.args), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("item", gru_numpy.ITEMS, ids=lambda item: item.name)
+def test_reference_passes_public_and_hidden(item):
+    for hidden in (False, True):
+        assert verdict_of(item, item.reference, hidden).passed
+
+
+def test_transposed_weights_are_named_although_non_square_cases_raise():
+    def transposed(x, h_prev, p):
+        return cell_plain(x, h_prev, {k: v.T if k.startswith("W") else v for k, v in p.items()})
+
+    message = failure(CELL, transposed)
+    assert "Most likely: the weights are transposed" in message
+
+
+def test_hidden_cases_cover_edge_shapes_and_float32():
+    labels = " | ".join(c.label for item in gru_numpy.ITEMS for c in checking.cases_for(item, 5, hidden=True))
+    for needle in ("B=1", "H=1", "T=1", "float32", "saturated", "square"):
+        assert needle in labels
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Right answers written in other ways pass
+# ----------------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fn", [cell_plain, _einsum_cell("after"), _loop_cell("after"), cell_float64],
+                         ids=["plain", "einsum", "loops", "float64-upcast"])
+def test_correct_cells_pass(fn):
+    passes(CELL, fn)
+
+
+@pytest.mark.parametrize("fn", [cho_plain, _einsum_cell("before"), _loop_cell("before")],
+                         ids=["plain", "einsum", "loops"])
+def test_correct_cho_cells_pass(fn):
+    passes(CHO, fn)
+
+
+@pytest.mark.parametrize("fn", [forward_batched, forward_with_cells, forward_list_output])
+def test_correct_sequences_pass(fn):
+    passes(SEQUENCE, fn)
+
+
+def test_float32_stays_float32_and_passes_at_float32_tolerance():
+    for item, fn in ((CELL, cell_plain), (CHO, cho_plain), (SEQUENCE, forward_batched)):
+        f32 = [c for c in checking.cases_for(item, 1, hidden=True) if "float32" in c.label]
+        assert f32 and all(c.rtol >= 1e-5 for c in f32)
+        out = fn(*f32[0].args)
+        assert np.asarray(out[0] if isinstance(out, tuple) else out).dtype == np.float32
+        passes(item, fn)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Each listed mistake fails with its own diagnosis; stubs fail
+# ----------------------------------------------------------------------------------------------------------------
+
+MISTAKES = [(item, diagnosis, wrong) for item in gru_numpy.ITEMS for diagnosis, wrong in item.mistakes]
+
+
+@pytest.mark.parametrize("item, diagnosis, wrong", MISTAKES,
+                         ids=[f"{i.name}-{k}" for k, (i, _, _) in enumerate(MISTAKES)])
+def test_each_mistake_fails_with_its_diagnosis(item, diagnosis, wrong):
+    verdict = verdict_of(item, wrong)
+    assert not verdict.passed
+    assert "Most likely: " + diagnosis in verdict.message
+
+
+def test_a_learner_written_mistake_gets_the_same_diagnosis():
+    def seed_convention(x, h_prev, p):  # the seed tutorial's h' = z * n + (1 - z) * h
+        r = sigmoid(x @ p["W_ir"].T + p["b_ir"] + h_prev @ p["W_hr"].T + p["b_hr"])
+        z = sigmoid(x @ p["W_iz"].T + p["b_iz"] + h_prev @ p["W_hz"].T + p["b_hz"])
+        n = np.tanh(x @ p["W_in"].T + p["b_in"] + r * (h_prev @ p["W_hn"].T + p["b_hn"]))
+        return z * n + (1 - z) * h_prev
+
+    assert "z and 1 - z are swapped" in failure(CELL, seed_convention)
+    assert "reset gate is applied after" in failure(CHO, cell_plain)
+    assert "reset gate is applied before" in failure(CELL, cho_plain)
+
+
+STUBS = {
+    "NotImplementedError": lambda *args: (_ for _ in ()).throw(NotImplementedError()),
+    "zeros": lambda first, h, p: np.zeros_like(h),
+    "h_prev / h0": lambda first, h, p: h,
+    "the input": lambda first, h, p: first,
+    "None": lambda *args: None,
+}
+SEQUENCE_STUBS = {
+    "zeros": lambda xs, h0, p: (np.zeros(xs.shape[:2] + h0.shape[1:]), np.zeros_like(h0)),
+    "h0 repeated": lambda xs, h0, p: (np.broadcast_to(h0, xs.shape[:2] + h0.shape[1:]).copy(), h0),
+    "hs only": lambda xs, h0, p: forward_with_cells(xs, h0, p)[0],
+}
+
+
+@pytest.mark.parametrize("item", gru_numpy.ITEMS, ids=lambda item: item.name)
+@pytest.mark.parametrize("stub", sorted(STUBS))
+def test_trivial_stubs_fail(item, stub):
+    assert failure(item, STUBS[stub])
+
+
+@pytest.mark.parametrize("stub", sorted(SEQUENCE_STUBS))
+def test_trivial_sequence_stubs_fail(stub):
+    message = failure(SEQUENCE, SEQUENCE_STUBS[stub])
+    if stub == "hs only":
+        assert "should be a tuple of 2 values" in message
+
+
+def test_not_implemented_is_reported_as_such():
+    assert "raised NotImplementedError" in failure(CELL, STUBS["NotImplementedError"])
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Shortcuts and side effects are rejected
+# ----------------------------------------------------------------------------------------------------------------
+
+def cell_with_torch(x, h_prev, p):
+    cell = torch.nn.GRUCell(x.shape[1], h_prev.shape[1]).double()
+    return cell(torch.from_numpy(x), torch.from_numpy(h_prev)).detach().numpy()
+
+
+def cell_with_course_module(x, h_prev, p):
+    return course_gru.cell_forward(x, h_prev, p)[0]
+
+
+def cell_with_course_function(x, h_prev, p):
+    return course_cell_forward(x, h_prev, p)[0]
+
+
+def forward_with_course_module(xs, h0, p):
+    hs, _ = course_gru.forward(xs, h0, p)
+    return hs, hs[-1]
+
+
+def test_torch_and_the_course_gru_are_forbidden():
+    assert "uses torch" in failure(CELL, cell_with_torch)
+    assert "uses course_gru" in failure(CELL, cell_with_course_module)
+    assert "uses course_cell_forward" in failure(CELL, cell_with_course_function)
+    assert "uses course_gru" in failure(CHO, cell_with_course_module)
+    assert "uses course_gru" in failure(SEQUENCE, forward_with_course_module)
+
+
+def test_in_place_modification_is_detected():
+    def cell_overwrites_h_prev(x, h_prev, p):
+        h_next = cell_plain(x, h_prev, p)
+        h_prev[...] = h_next
+        return h_next
+
+    def forward_overwrites_xs(xs, h0, p):
+        out = forward_batched(xs, h0, p)
+        xs *= 0
+        return out
+
+    assert "modified its input in place" in failure(CELL, cell_overwrites_h_prev)
+    assert "modified its input in place" in failure(SEQUENCE, forward_overwrites_xs)
+
+    def cho_stores_in_params(x, h_prev, p):
+        p["cache"] = x
+        return cho_plain(x, h_prev, p)
+
+    assert "modified its input in place" in failure(CHO, cho_stores_in_params)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The learner-facing wrappers in coursekit.checks
+# ----------------------------------------------------------------------------------------------------------------
+
+WRAPPERS = [(checks.check_cell_forward, CELL, cell_plain), (checks.check_gru_forward, SEQUENCE, forward_batched),
+            (checks.check_cell_forward_cho, CHO, cho_plain)]
+
+
+@pytest.mark.parametrize("wrapper, item, right", WRAPPERS, ids=lambda w: getattr(w, "__name__", ""))
+def test_wrappers(wrapper, item, right, capsys):
+    assert wrapper(right) is None
+    assert wrapper(right, hidden=True) is None
+    out = capsys.readouterr().out
+    assert f"check passed: {item.target}" in out and "hidden check passed" in out
+    with pytest.raises(AssertionError, match="uses"):
+        wrapper(cell_with_course_module)
