@@ -50,3 +50,15 @@ def check_gru_forward(fn, hidden=False):
 def check_cell_forward_cho(fn, hidden=False):
     """gru_cell_forward_cho(x, h_prev, params) -> h_next, Cho et al.'s formula (reset gate before the product)."""
     check("02-gru-numpy", "test_gru_cell_forward_cho", fn, hidden)
+
+
+# 03-gru-backprop --------------------------------------------------------------------------------------------------
+
+def check_cell_backward(fn, hidden=False):
+    """gru_cell_backward(dh_next, cache) -> (dx, dh_prev, grads), cache as made by the notebook's gru_cell_forward."""
+    check("03-gru-backprop", "test_gru_cell_backward", fn, hidden)
+
+
+def check_gru_backward(fn, hidden=False):
+    """gru_backward(dhs, cache) -> (dxs, dh0, grads), BPTT over the cache list of the notebook's gru_forward."""
+    check("03-gru-backprop", "test_gru_backward", fn, hidden)
