@@ -1,0 +1,195 @@
+"""The graded items of notebook 05-bigru: right answers pass (public and hidden), each listed mistake fails with its
+own diagnosis, trivial stubs fail, and the references agree with torch.nn.GRU(bidirectional=True)."""
+
+import numpy as np
+import pytest
+
+from coursekit import gru
+from coursekit.checking import check
+from coursekit.items import bigru as bg
+from coursekit.items import get
+
+torch = pytest.importorskip("torch")
+
+BIGRU = get("05-bigru", "test_bigru_forward")
+TOP = get("05-bigru", "test_top_layer_final_states")
+
+
+def failure(item, fn, hidden=False):
+    with pytest.raises(AssertionError) as info:
+        check(item, fn, hidden=hidden, quiet=True)
+    return str(info.value)
+
+
+def diagnosis(item, start):
+    """The item's diagnosis that is `start` itself, or the only one that starts with it."""
+    texts = {text for text, _ in item.mistakes}
+    if start in texts:
+        return start
+    matches = {text for text in texts if text.startswith(start)}
+    assert len(matches) == 1, start
+    return matches.pop()
+
+
+# A one-direction GRU as a learner writes it in notebook 02 (NumPy only, independent of coursekit.gru).
+
+def sigmoid(a):
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+def gru_forward(xs, h0, p):
+    h, hs = h0, []
+    for x in xs:
+        r = sigmoid(x @ p["W_ir"].T + p["b_ir"] + h @ p["W_hr"].T + p["b_hr"])
+        z = sigmoid(x @ p["W_iz"].T + p["b_iz"] + h @ p["W_hz"].T + p["b_hz"])
+        n = np.tanh(x @ p["W_in"].T + p["b_in"] + r * (h @ p["W_hn"].T + p["b_hn"]))
+        h = (1 - z) * n + z * h
+        hs.append(h)
+    return np.stack(hs), h
+
+
+def zeros(xs, p):
+    return np.zeros((xs.shape[1], p["W_hr"].shape[0]), dtype=xs.dtype)
+
+
+def bigru_with(mistake=None):
+    """A learner-style bigru_forward built on gru_forward, with one mistake switched on."""
+    def bigru_forward(xs, params_fwd, params_bwd):
+        hs_f, _ = gru_forward(xs, zeros(xs, params_fwd), params_fwd)
+        p_b = params_fwd if mistake == "same params" else params_bwd
+        backward_input = xs if mistake in ("unreversed input", "unreversed input, flipped outputs") else xs[::-1]
+        hs_b_computed, _ = gru_forward(backward_input, zeros(xs, p_b), p_b)
+        aligned = hs_b_computed if mistake in ("not realigned", "unreversed input") else hs_b_computed[::-1]
+        first, second = (aligned, hs_f) if mistake in ("order", "order in outputs only") else (hs_f, aligned)
+        outputs = np.concatenate([first, second], axis=2)
+        h_n = np.stack([hs_f[-1], hs_b_computed[-1]])
+        if mistake == "h_n from outputs[-1]":
+            H = hs_f.shape[2]
+            h_n = np.stack([outputs[-1, :, :H], outputs[-1, :, H:]])
+        if mistake == "order":
+            h_n = h_n[::-1]
+        return outputs, h_n
+    return bigru_forward
+
+
+def test_reference_matches_torch_bidirectional_gru():
+    rng = np.random.default_rng(0)
+    T, B, I, H = 7, 3, 4, 5
+    module = torch.nn.GRU(I, H, bidirectional=True).double()
+    xs = rng.standard_normal((T, B, I))
+    with torch.no_grad():
+        out, h_n = module(torch.from_numpy(xs))
+    got_out, got_h = bg.bigru_forward_reference(xs, gru.params_from_torch(module),
+                                                gru.params_from_torch(module, reverse=True))
+    assert np.allclose(got_out, out.numpy(), rtol=0, atol=1e-10)
+    assert np.allclose(got_h, h_n.numpy(), rtol=0, atol=1e-10)
+    # and the learner-style answer, written without coursekit, agrees with torch too
+    mine = bigru_with()(xs, gru.params_from_torch(module), gru.params_from_torch(module, reverse=True))
+    assert np.allclose(mine[0], out.numpy(), rtol=0, atol=1e-10)
+
+
+def test_right_answer_passes():
+    check(BIGRU, bigru_with(), quiet=True)
+    check(BIGRU, bigru_with(), hidden=True, quiet=True)
+
+
+@pytest.mark.parametrize("mistake, start", [
+    ("not realigned", "the backward states were not re-reversed"),
+    ("h_n from outputs[-1]", "h_n[1] was taken from outputs[-1"),
+    ("order", "the directions are concatenated in the wrong order"),
+    ("order in outputs only", "the directions are concatenated in the wrong order"),
+    ("unreversed input", "the backward GRU ran on the un-reversed sequence: give it xs[::-1]"),
+    ("unreversed input, flipped outputs", "the backward GRU ran on the un-reversed sequence: give it xs[::-1] ("),
+    ("same params", "both directions used params_fwd"),
+])
+def test_mistakes_are_diagnosed(mistake, start):
+    message = failure(BIGRU, bigru_with(mistake))
+    assert diagnosis(BIGRU, start) in message
+    if mistake == "unreversed input":  # the other un-reversed variant's text must not be the one shown
+        assert "flipping its outputs" not in message
+
+
+@pytest.mark.parametrize("stub", [
+    lambda xs, pf, pb: (np.zeros((xs.shape[0], xs.shape[1], 2 * pf["W_hr"].shape[0])),
+                        np.zeros((2, xs.shape[1], pf["W_hr"].shape[0]))),
+    lambda xs, pf, pb: (xs, xs[-1]),
+])
+def test_stubs_fail(stub):
+    failure(BIGRU, stub)
+
+
+def test_forward_direction_only_fails():
+    def bigru_forward(xs, params_fwd, params_bwd):
+        hs, h = gru_forward(xs, zeros(xs, params_fwd), params_fwd)
+        return np.concatenate([hs, hs], axis=2), np.stack([h, h])
+    failure(BIGRU, bigru_forward)
+
+
+def test_not_implemented_fails():
+    def bigru_forward(xs, params_fwd, params_bwd):
+        raise NotImplementedError()
+    assert "NotImplementedError" in failure(BIGRU, bigru_forward)
+
+
+def test_torch_and_coursekit_are_refused():
+    def with_torch(xs, params_fwd, params_bwd):
+        return torch.zeros(1)
+
+    from coursekit.gru import bidirectional_forward
+
+    def with_coursekit(xs, params_fwd, params_bwd):
+        return bidirectional_forward(xs, params_fwd, params_bwd)
+
+    assert "must be written without" in failure(BIGRU, with_torch)
+    assert "must be written without" in failure(BIGRU, with_coursekit)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# top_layer_final_states
+# ----------------------------------------------------------------------------------------------------------------
+
+def test_top_layer_reference_matches_the_outputs_of_a_stacked_bidirectional_gru():
+    """Independent check: the top layer's forward state is output[-1, :, :H], its backward state output[0, :, H:]."""
+    torch.manual_seed(0)
+    H = 4
+    for L in (1, 2, 3):
+        module = torch.nn.GRU(3, H, num_layers=L, bidirectional=True).double()
+        with torch.no_grad():
+            output, h_n = module(torch.randn(6, 2, 3, dtype=torch.float64))
+        fwd, bwd = bg.top_layer_final_states_reference(h_n.numpy(), L)
+        assert np.array_equal(fwd, output[-1, :, :H].numpy()) and np.array_equal(bwd, output[0, :, H:].numpy())
+
+
+def top_with(split):
+    def top_layer_final_states(h_n, num_layers):
+        return split(h_n, num_layers)
+    return top_layer_final_states
+
+
+def test_top_layer_right_answers_pass():
+    for fn in (top_with(lambda h, L: tuple(h.view(L, 2, *h.shape[1:])[-1])), top_with(lambda h, L: (h[-2], h[-1]))):
+        check(TOP, fn, quiet=True)
+        check(TOP, fn, hidden=True, quiet=True)
+
+
+@pytest.mark.parametrize("split, start", [
+    (lambda h, L: tuple(h.view(2, L, *h.shape[1:])[:, -1]), "h_n was split as (2, num_layers, B, H)"),
+    (lambda h, L: (h[0], h[1]), "these are the first layer's states"),
+    (lambda h, L: (h[-1], h[-2]), "forward and backward are swapped"),
+])
+def test_top_layer_mistakes_are_diagnosed(split, start):
+    assert diagnosis(TOP, start) in failure(TOP, top_with(split))
+
+
+@pytest.mark.parametrize("split", [lambda h, L: (torch.zeros_like(h[0]), torch.zeros_like(h[0])),
+                                   lambda h, L: h, lambda h, L: h[-1]])
+def test_top_layer_stubs_fail(split):
+    failure(TOP, top_with(split))
+
+
+def test_top_layer_in_place_change_is_detected():
+    def top_layer_final_states(h_n, num_layers):
+        result = (h_n[-2].clone(), h_n[-1].clone())
+        h_n.zero_()
+        return result
+    assert "modified its input in place" in failure(TOP, top_layer_final_states)
