@@ -62,3 +62,37 @@ def check_cell_backward(fn, hidden=False):
 def check_gru_backward(fn, hidden=False):
     """gru_backward(dhs, cache) -> (dxs, dh0, grads), BPTT over the cache list of the notebook's gru_forward."""
     check("03-gru-backprop", "test_gru_backward", fn, hidden)
+
+
+# 04-torch-gru -----------------------------------------------------------------------------------------------------
+
+def check_gru_param_count(fn, hidden=False):
+    """gru_param_count(input_size, hidden_size, num_layers=1, bidirectional=False) -> number of parameters."""
+    check("04-torch-gru", "test_gru_param_count", fn, hidden)
+
+
+def check_last_valid_output(fn, hidden=False):
+    """last_valid_output(output, lengths, batch_first=False) -> (B, D*H), the output at each last real step."""
+    check("04-torch-gru", "test_last_valid_output", fn, hidden)
+
+
+def check_predicted_shapes(value, hidden=False):
+    """predicted_shapes: {configuration: {"output": shape, "h_n": shape}} for SHAPE_QUESTIONS (a value, not a call)."""
+    check("04-torch-gru", "test_predicted_shapes", value, hidden)
+
+
+def check_gru_classifier(cls, hidden=False):
+    """GRUClassifier(input_size, hidden_size, num_classes): nn.GRU (batch_first) + nn.Linear on the final state."""
+    check("04-torch-gru", "test_gru_classifier", cls, hidden)
+
+
+# 05-bigru ---------------------------------------------------------------------------------------------------------
+
+def check_bigru_forward(fn, hidden=False):
+    """bigru_forward(xs, params_fwd, params_bwd) -> (outputs (T, B, 2H), h_n (2, B, H)), NumPy only."""
+    check("05-bigru", "test_bigru_forward", fn, hidden)
+
+
+def check_top_layer_final_states(fn, hidden=False):
+    """top_layer_final_states(h_n, num_layers) -> (forward, backward) final states of the top layer, (B, H) each."""
+    check("05-bigru", "test_top_layer_final_states", fn, hidden)
