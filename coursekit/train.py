@@ -2,7 +2,8 @@
 07 parallel GRU / minGRU).
 
 ``import coursekit.train`` imports only NumPy: torch and tqdm are imported inside the functions that use them, and
-:class:`SequenceRegressor` is built on first access (``from coursekit.train import SequenceRegressor`` works).
+:class:`SequenceRegressor` (one prediction per sequence) and :class:`SequenceTagger` (one per time step) are built
+on first access (``from coursekit.train import SequenceRegressor`` works).
 
 Typical use, with a task from :mod:`coursekit.tasks`::
 
@@ -155,12 +156,50 @@ def _sequence_regressor_class():
     return SequenceRegressor
 
 
+@functools.cache
+def _sequence_tagger_class():
+    """Build the SequenceTagger class once, on first use (like SequenceRegressor). Introduced in notebook 05."""
+    from torch import nn
+
+    recurrent_layers = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
+
+    class SequenceTagger(nn.Module):
+        """A recurrent layer whose output at every time step feeds a linear head: one prediction per step.
+
+        x: (T, B, input_size) -> (T, B, output_size), or (B, T, ...) for both with batch_first=True.
+        bidirectional=True (双向) adds a second layer reading the sequence reversed; the head then sees both
+        directions' states, 2 * hidden_size features per step, so the prediction at step t depends on the whole
+        sequence. Without it, the prediction at step t depends only on x[0..t].
+        """
+
+        def __init__(self, cell, input_size, hidden_size, output_size, *, num_layers=1, bidirectional=False,
+                     batch_first=False):
+            super().__init__()
+            if cell not in recurrent_layers:
+                raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+            self.cell = cell
+            self.rnn = recurrent_layers[cell](input_size, hidden_size, num_layers=num_layers,
+                                              bidirectional=bidirectional, batch_first=batch_first)
+            self.head = nn.Linear((2 if bidirectional else 1) * hidden_size, output_size)
+
+        def forward(self, x):
+            output, _ = self.rnn(x)  # the top layer's state at every step (both directions concatenated)
+            return self.head(output)
+
+    SequenceTagger.__module__ = __name__
+    SequenceTagger.__qualname__ = "SequenceTagger"
+    return SequenceTagger
+
+
+_LAZY_CLASSES = {"SequenceRegressor": _sequence_regressor_class, "SequenceTagger": _sequence_tagger_class}
+
+
 def __getattr__(name):
     # Module-level __getattr__ (PEP 562): only called for names not defined above, so torch loads on first access.
-    if name == "SequenceRegressor":
-        return _sequence_regressor_class()
+    if name in _LAZY_CLASSES:
+        return _LAZY_CLASSES[name]()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted([*globals(), "SequenceRegressor"])
+    return sorted([*globals(), *_LAZY_CLASSES])
