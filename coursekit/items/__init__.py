@@ -5,9 +5,9 @@ grade id of the nbgrader test cell that checks them. The notebooks' test cells a
 items up here, so a notebook and its grading can never disagree about what is right.
 """
 
-from coursekit.items import bigru, gru_backprop, gru_concept, gru_numpy, torch_gru
+from coursekit.items import bigru, gru_backprop, gru_concept, gru_numpy, parallel_gru, torch_gru, vanishing_gradients
 
-_MODULES = (gru_concept, gru_numpy, gru_backprop, torch_gru, bigru)
+_MODULES = (gru_concept, gru_numpy, gru_backprop, torch_gru, bigru, vanishing_gradients, parallel_gru)
 
 ASSIGNMENTS = {module.ASSIGNMENT: {item.name: item for item in module.ITEMS} for module in _MODULES}
 

@@ -1,0 +1,86 @@
+"""How gradients flow back through time in torch's recurrent layers (梯度消失 / 梯度爆炸). Notebook 06.
+
+- :func:`state_gradient_norms` measures ||dL/dh_t|| for every step t of an nn.RNN, nn.LSTM or nn.GRU;
+- :func:`set_memory_gate_bias` shifts the gate that decides how much of the old state is kept (the GRU's update gate
+  更新门, the LSTM's forget gate 遗忘门), the usual initialisation trick against vanishing gradients.
+
+torch is imported lazily, inside the functions.
+"""
+
+import numpy as np
+
+KINDS = ("rnn", "lstm", "gru")
+
+
+def _kind(module):
+    """"rnn", "lstm" or "gru" for a single-layer, unidirectional, sequence-first torch recurrent layer."""
+    import torch
+
+    kinds = {torch.nn.RNN: "rnn", torch.nn.LSTM: "lstm", torch.nn.GRU: "gru"}
+    kind = kinds.get(type(module))
+    if kind is None:
+        raise ValueError(f"expected an nn.RNN, nn.LSTM or nn.GRU, got {type(module).__name__}")
+    if module.num_layers != 1 or module.bidirectional or module.batch_first:
+        raise ValueError("expected one layer, one direction and batch_first=False, got "
+                         f"num_layers={module.num_layers}, bidirectional={module.bidirectional}, "
+                         f"batch_first={module.batch_first}")
+    if kind == "lstm" and module.proj_size:
+        raise ValueError("LSTMs with proj_size > 0 are not supported")
+    return kind
+
+
+def state_gradient_norms(model, xs):
+    """||dL/dh_t|| for t = 0..T-1, where h_t (B, H) is the hidden state after reading xs[t] and L = h_{T-1}.sum().
+
+    Inputs:
+    - model: a single-layer, unidirectional nn.RNN, nn.LSTM or nn.GRU with batch_first=False
+    - xs: (T, B, I) tensor of the model's dtype; the initial state is zero
+
+    Returns norms: (T,) float64 array, norms[t] the Frobenius norm over (B, H) of dL/dh_t. norms[T-1] is
+    sqrt(B * H) since dL/dh_{T-1} is all ones; norms[t] for t < T-1 shows how much of that reaches step t.
+    For the LSTM, h_t is the hidden state (the output), not the cell state c_t: dL/dh_t is the gradient on the
+    tensor h_t, which reaches the future only through the gates of the later steps.
+
+    The model runs one step at a time so that each h_t is a tensor of its own whose gradient can be kept
+    (``retain_grad``); the full-sequence call computes the same states but never exposes them to autograd.
+    """
+    import torch
+
+    kind = _kind(model)
+    if not isinstance(xs, torch.Tensor) or xs.dim() != 3:
+        raise ValueError(f"xs must be a (T, B, I) tensor, got {type(xs).__name__} of shape {tuple(np.shape(xs))}")
+    T, B, _ = xs.shape
+    h = xs.new_zeros(1, B, model.hidden_size)
+    state = (h, xs.new_zeros(1, B, model.hidden_size)) if kind == "lstm" else h
+    hidden_states = []
+    for t in range(T):
+        _, state = model(xs[t:t + 1], state)
+        h = state[0] if kind == "lstm" else state
+        h.retain_grad()
+        hidden_states.append(h)
+    hidden_states[-1].sum().backward()
+    return np.array([h.grad.norm().item() for h in hidden_states], dtype=np.float64)
+
+
+def set_memory_gate_bias(module, value):
+    """Set the total bias of the gate that keeps the old state to ``value`` (in place); return the module.
+
+    - nn.GRU: the update gate z (rows H:2H, order r|z|n). In PyTorch's h' = (1 - z) * n + z * h, z near 1 keeps
+      the state, so a positive value makes the GRU remember: z = sigmoid(value) when the other terms are 0.
+    - nn.LSTM: the forget gate f (rows H:2H, order i|f|g|o), c' = f * c + i * g; a positive value keeps c.
+
+    PyTorch has two biases per gate (b_i* and b_h*) that are only ever added; the whole value goes into bias_ih and
+    bias_hh gets 0 for that gate, so the pre-activation is shifted by exactly ``value``.
+    """
+    import torch
+
+    kind = _kind(module)
+    if kind == "rnn":
+        raise ValueError("an nn.RNN has no gate: its state is always overwritten by tanh(W_ih x + W_hh h + b)")
+    if not module.bias:
+        raise ValueError("the module was built with bias=False, so it has no gate bias to set")
+    H = module.hidden_size
+    with torch.no_grad():
+        module.bias_ih_l0[H:2 * H] = value
+        module.bias_hh_l0[H:2 * H] = 0.0
+    return module

@@ -1,0 +1,186 @@
+"""Graded items of notebook 07-parallel-gru: the parallel scan (并行扫描) and minGRU.
+
+- ``linear_recurrence_scan(a, b, h0)``: all h_t of h_t = a_t * h_{t-1} + b_t, by a scan;
+- ``mingru_forward(xs, h0, params)``: minGRU in NumPy, through that scan.
+
+Both must equal the sequential loop *and* must not be one. The second part is checked structurally, not by timing:
+the item's ``invoke`` runs the learner's function under :func:`coursekit.scan.count_python_lines` and raises
+:class:`SequentialLoopError` when it executed more lines of Python than a scan needs (:func:`line_budget`). A loop
+over T = 4096 time steps runs at least 4096 lines; a Hillis-Steele or Blelloch scan runs a few dozen per doubling of
+the stride. The count does not see inside C code, so NumPy's own sequential routines (np.cumprod, np.cumsum) are not
+caught by it; the closed forms built from them divide by products of a_t, which underflow to 0, and the hidden cases
+(long sequences with small a_t, exact resets a_t = 0) make them fail on correctness instead.
+"""
+
+import math
+
+import numpy as np
+
+from coursekit import mingru
+from coursekit.checking import Case, Item
+from coursekit.items.cases import F32
+from coursekit.scan import count_python_lines, linear_recurrence_loop
+
+ASSIGNMENT = "07-parallel-gru"
+# NumPy only; coursekit's sigmoid (coursekit.activations) may be used, its scan and minGRU may not. Turning the
+# line counter off would defeat the structural check.
+FORBIDDEN = ("torch", "coursekit.scan", "coursekit.mingru", "settrace", "setprofile")
+
+
+class SequentialLoopError(RuntimeError):
+    """The learner's function ran more lines of Python than a scan needs: it loops over the time steps."""
+
+
+def line_budget(T):
+    """Most lines of Python a scan over T steps may run: 60 per doubling of the stride plus 200 for the rest.
+
+    Generous for any scan written in Python (the course's runs about 4 per pass) and far below the T lines
+    (at least) of a loop over time once T is large: 920 for T = 4096.
+    """
+    return 60 * math.ceil(math.log2(max(T, 2))) + 200
+
+
+def run_counting_lines(fn, *args):
+    """The item's ``invoke``: call fn(*args) counting its Python lines; raise SequentialLoopError past the budget."""
+    output, lines = count_python_lines(fn, *args)
+    T = np.shape(args[0])[0]
+    if lines > line_budget(T):
+        raise SequentialLoopError(
+            f"it ran {lines} lines of Python for T = {T} time steps, more than a scan needs (at most "
+            f"{line_budget(T)} are allowed here): that is a loop over time. Combine whole arrays in "
+            "ceil(log2 T) passes (stride 1, 2, 4, ...) instead of stepping through t")
+    return output
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# linear_recurrence_scan(a, b, h0)
+# ----------------------------------------------------------------------------------------------------------------
+
+def _scan_variant(a, b, h0, *, passes=None, update_a_first=False, reverse_combine=False):
+    """Hillis-Steele scans with one deliberate mistake each (NumPy); the default arguments give the right answer.
+
+    passes: stop after this many passes (the right number is ceil(log2 T)).
+    update_a_first: update A before B, so that B's update uses the new A (the products of the wrong steps).
+    reverse_combine: combine (earlier, later) in the wrong order: B_t = A_{t-k} B_t + B_{t-k}.
+    """
+    a, b, h0 = np.asarray(a), np.asarray(b), np.asarray(h0)
+    T = a.shape[0]
+    A = np.array(a, dtype=np.result_type(a, b, h0))
+    B = np.array(b, dtype=A.dtype)
+    B[0] = a[0] * h0 + b[0]
+    k, done = 1, 0
+    while k < T and (passes is None or done < passes):
+        A_old = A.copy()
+        if update_a_first:
+            A[k:] = A_old[k:] * A_old[:-k]
+        factor = A_old[:-k] if reverse_combine else A[k:]
+        B[k:] = (factor * B[k:] + B[:-k]) if reverse_combine else (factor * B[:-k] + B[k:])
+        if not update_a_first:
+            A[k:] = A_old[k:] * A_old[:-k]
+        k, done = 2 * k, done + 1
+    return B
+
+
+def _scan_cases(rng, hidden):
+    def case(label, T, shape=(), a_low=0.0, a_high=1.0, dtype=np.float64, **tolerance):
+        a = rng.uniform(a_low, a_high, size=(T, *shape))
+        b = rng.standard_normal((T, *shape))
+        h0 = rng.standard_normal(shape)
+        return Case(label, (a.astype(dtype), b.astype(dtype), h0.astype(dtype)), **tolerance)
+
+    cases = [case("T=13, (B, H) = (3, 4)", 13, (3, 4)),
+             case("T=16, scalar states (T,)", 16),
+             case("T=4096, (B, H) = (2, 3): the lines of Python are counted", 4096, (2, 3))]
+    if hidden:
+        cases += [case("T=1", 1, (2, 3)), case("T=2", 2, (4,)), case("T=3, H=1", 3, (1, 1)),
+                  case("T=100, a in (0.9, 1): long memory", 100, (2, 5), 0.9, 1.0),
+                  case("T=3000, a in (0, 0.1): products of a underflow to 0", 3000, (2,), 0.0, 0.1),
+                  case("a in (-1, 1)", 37, (3, 2), -1.0, 1.0),
+                  case("float32", 50, (2, 3), dtype=np.float32, **F32),
+                  case("T=8192, (B, H) = (1, 1)", 8192, (1, 1))]
+        T = 64
+        a = rng.uniform(0.5, 1.0, (T, 3))
+        a[rng.random((T, 3)) < 0.2] = 0.0  # exact resets: h_t = b_t forgets everything before t
+        cases.append(Case("a_t = 0 at some steps (resets)", (a, rng.standard_normal((T, 3)), rng.standard_normal(3))))
+    return cases
+
+
+LINEAR_RECURRENCE_SCAN = Item(
+    name="test_linear_recurrence_scan", target="linear_recurrence_scan", points=4, make_cases=_scan_cases,
+    reference=linear_recurrence_loop, invoke=run_counting_lines, forbidden=FORBIDDEN,
+    mistakes=(
+        ("h0 is ignored: the recurrence starts from h_{-1} = h0, so h_0 = a_0 * h0 + b_0",
+         lambda a, b, h0: linear_recurrence_loop(a, b, np.zeros_like(h0))),
+        ("hs[t] must be the state after step t (h_t), not before it: the first row is a_0 * h0 + b_0, not h0",
+         lambda a, b, h0: np.concatenate([np.asarray(h0)[None], linear_recurrence_loop(a, b, h0)[:-1]])),
+        ("a and b are swapped: a_t multiplies h_{t-1} and b_t is added", lambda a, b, h0: linear_recurrence_loop(
+            b, a, h0)),
+        ("the scan stops a pass too early: it needs ceil(log2 T) passes (stride k = 1, 2, 4, ... while k < T)",
+         lambda a, b, h0: _scan_variant(a, b, h0, passes=max(math.ceil(math.log2(max(len(a), 1))) - 1, 0))),
+        ("A was updated before B: the new B_t = A_t * B_{t-k} + B_t must use the A_t of the previous pass",
+         lambda a, b, h0: _scan_variant(a, b, h0, update_a_first=True)),
+        ("the two pairs are combined in the wrong order: the earlier step (t - k) acts first, so "
+         "B_t = A_t * B_{t-k} + B_t, not A_{t-k} * B_t + B_{t-k}",
+         lambda a, b, h0: _scan_variant(a, b, h0, reverse_combine=True)),
+    ),
+)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# mingru_forward(xs, h0, params)
+# ----------------------------------------------------------------------------------------------------------------
+
+def mingru_reference(xs, h0, params):
+    """hs (T, B, H) of minGRU: z = sigmoid(x W_z^T + b_z), h~ = x W_h^T + b_h, h_t = (1 - z) h_{t-1} + z h~."""
+    return mingru.forward(xs, h0, params, sequential=True)
+
+
+def _mingru_wrong(*, transform=None, candidate=None, swap_z=False, zero_h0=False, shift=False):
+    def wrong(xs, h0, params):
+        p = transform(params) if transform else params
+        a, b = mingru.coefficients(xs, p)
+        z = 1.0 - a
+        h_tilde = np.asarray(xs) @ p["W_h"].T + p["b_h"]
+        if candidate is not None:
+            b = z * candidate(h_tilde)
+        if swap_z:
+            a, b = z, (1.0 - z) * h_tilde
+        start = np.zeros_like(h0) if zero_h0 else h0
+        hs = linear_recurrence_loop(a, b, start)
+        return np.concatenate([np.asarray(h0)[None], hs[:-1]]) if shift else hs
+    return wrong
+
+
+def _mingru_cases(rng, hidden):
+    def case(label, T, B, I, H, *, x_scale=1.0, dtype=np.float64, **tolerance):
+        params = {k: v.astype(dtype) for k, v in mingru.init_params(I, H, rng=rng).items()}
+        xs = (x_scale * rng.standard_normal((T, B, I))).astype(dtype)
+        return Case(label, (xs, rng.standard_normal((B, H)).astype(dtype), params), **tolerance)
+
+    cases = [case("T=9, B=3, I=4, H=5", 9, 3, 4, 5), case("I=H=3 (square weights)", 6, 2, 3, 3),
+             case("T=2048, B=2, I=3, H=4: the lines of Python are counted", 2048, 2, 3, 4)]
+    if hidden:
+        cases += [case("T=1", 1, 2, 3, 4), case("B=1", 7, 1, 2, 3), case("H=1", 8, 3, 2, 1),
+                  case("large |x| (gates saturate at 0 and 1)", 20, 2, 3, 4, x_scale=60.0),
+                  case("float32", 12, 2, 3, 4, dtype=np.float32, **F32)]
+    return cases
+
+
+MINGRU_FORWARD = Item(
+    name="test_mingru_forward", target="mingru_forward", points=3, make_cases=_mingru_cases,
+    reference=mingru_reference, invoke=run_counting_lines, forbidden=FORBIDDEN,
+    mistakes=(
+        ("z and 1 - z are swapped: minGRU (the paper's convention) is h_t = (1 - z_t) * h_{t-1} + z_t * h~_t, "
+         "so a_t = 1 - z_t and b_t = z_t * h~_t (the opposite of nn.GRU's convention)", _mingru_wrong(swap_z=True)),
+        ("minGRU's candidate has no tanh: h~_t = W_h x_t + b_h (keeping it linear is part of the design)",
+         _mingru_wrong(candidate=np.tanh)),
+        ("h0 is ignored: the recurrence starts from the given h0", _mingru_wrong(zero_h0=True)),
+        ("hs[t] must be the state after reading xs[t], not before it", _mingru_wrong(shift=True)),
+        ("the weights are transposed: with W of shape (H, I) the product is x @ W.T",
+         _mingru_wrong(transform=lambda p: {**p, "W_z": p["W_z"].T, "W_h": p["W_h"].T})),
+        ("the biases b_z and b_h are missing",
+         _mingru_wrong(transform=lambda p: {**p, "b_z": 0 * p["b_z"], "b_h": 0 * p["b_h"]})),
+    ),
+)
+
+ITEMS = (LINEAR_RECURRENCE_SCAN, MINGRU_FORWARD)

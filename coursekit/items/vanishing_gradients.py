@@ -1,0 +1,239 @@
+"""Graded items of notebook 06-vanishing-gradients (梯度消失).
+
+- ``grad_norms_over_time(model, xs)``: ||dL/dh_t|| for every step of a torch nn.RNN / nn.LSTM / nn.GRU, with
+  L = h_{T-1}.sum(). Cases are plain data (a kind, the four weight tensors as arrays, the inputs); ``adapt`` builds
+  the float64 (or float32) module from them in the learner's kernel, the grader recomputes the reference with
+  :func:`coursekit.gradflow.state_gradient_norms` from the same seed.
+- ``adding_problem(batch, T, rng)``: the task generator. Its output is random, so it is judged by ``validate``
+  (shapes, two markers one per half, target = sum of the marked values, values in [0, 1), and enough spread to rule
+  out fixed positions or repeated values), not by comparison with one right answer.
+
+torch is imported inside the functions that need it, so importing this module imports only NumPy.
+"""
+
+import numpy as np
+
+from coursekit.checking import Case, Item
+from coursekit.gradflow import state_gradient_norms
+from coursekit.items.cases import F32
+
+ASSIGNMENT = "06-vanishing-gradients"
+
+GATE_BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}  # rows of weight_ih_l0 per hidden unit
+WEIGHT_NAMES = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# grad_norms_over_time(model, xs)
+# ----------------------------------------------------------------------------------------------------------------
+
+def recurrent_weights(rng, kind, input_size, hidden_size, *, memory_bias=0.0, recurrent_scale=1.0,
+                      dtype=np.float64):
+    """Weights of a torch recurrent layer as plain arrays, drawn like PyTorch's default U(-1/sqrt(H), 1/sqrt(H)).
+
+    memory_bias is added to the update gate (GRU, rows H:2H) or forget gate (LSTM, rows H:2H) of bias_ih_l0;
+    recurrent_scale multiplies weight_hh_l0 (e.g. 4 for an RNN whose gradients explode).
+    """
+    rows, H = GATE_BLOCKS[kind] * hidden_size, hidden_size
+    bound = 1.0 / np.sqrt(H)
+    shapes = {"weight_ih_l0": (rows, input_size), "weight_hh_l0": (rows, H), "bias_ih_l0": (rows,),
+              "bias_hh_l0": (rows,)}
+    weights = {name: rng.uniform(-bound, bound, size=shapes[name]) for name in WEIGHT_NAMES}
+    weights["weight_hh_l0"] *= recurrent_scale
+    if memory_bias:
+        weights["bias_ih_l0"][H:2 * H] += memory_bias
+    return {name: value.astype(dtype) for name, value in weights.items()}
+
+
+def build_model(kind, weights, xs):
+    """(model, xs tensor) from plain data: an nn.RNN/nn.LSTM/nn.GRU of xs's dtype holding ``weights``.
+
+    The module is built under ``torch.random.fork_rng`` so that grading does not disturb the learner's random state.
+    xs becomes a tensor that shares memory with the case's copy, so an in-place change is still detected.
+    """
+    import torch
+
+    classes = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
+    dtype = torch.float32 if xs.dtype == np.float32 else torch.float64
+    I, H = weights["weight_ih_l0"].shape[1], weights["weight_hh_l0"].shape[1]
+    with torch.random.fork_rng(devices=[]):
+        model = classes[kind](I, H, dtype=dtype)
+    with torch.no_grad():
+        for name in WEIGHT_NAMES:
+            getattr(model, name).copy_(torch.from_numpy(weights[name]))
+    return model, torch.from_numpy(xs)
+
+
+def grad_norms_reference(kind, weights, xs):
+    """||dL/dh_t|| for t = 0..T-1 with L = h_{T-1}.sum() (see coursekit.gradflow.state_gradient_norms)."""
+    return state_gradient_norms(*build_model(kind, weights, xs))
+
+
+def _state_gradients(kind, weights, xs, *, loss="last", detach=False):
+    """Per-step gradients for the wrong variants: a dict of (T, B, H) arrays "h" (dL/dh_t), "c" (LSTM dL/dc_t),
+    "before" (dL/dh_{t-1}, i.e. with h0 first) and "x" (dL/dx_t, (T, B, I)).
+
+    loss: "last" (h_{T-1}.sum()), "mean" (h_{T-1}.mean()) or "all" (the sum of every h_t).
+    detach: cut the graph between steps, as if the state were detached every step.
+    """
+    import torch
+
+    model, x = build_model(kind, weights, xs)
+    x = x.clone().requires_grad_(True)
+    T, B, _ = x.shape
+    h0 = x.new_zeros(1, B, model.hidden_size, requires_grad=True)
+    state = (h0, x.new_zeros(1, B, model.hidden_size)) if kind == "lstm" else h0
+    hs, cs = [], []
+    for t in range(T):
+        if detach and t > 0:
+            state = tuple(s.detach() for s in state) if kind == "lstm" else state.detach()
+        _, state = model(x[t:t + 1], state)
+        h = state[0] if kind == "lstm" else state
+        h.retain_grad()
+        hs.append(h)
+        if kind == "lstm":
+            state[1].retain_grad()
+            cs.append(state[1])
+    total = {"last": hs[-1].sum(), "mean": hs[-1].mean(), "all": sum(h.sum() for h in hs)}[loss]
+    total.backward()
+
+    def stack(tensors):
+        return np.stack([np.zeros(tuple(s.shape[1:])) if s.grad is None else s.grad[0].double().numpy()
+                         for s in tensors])
+
+    grads_h = stack(hs)
+    return {"h": grads_h, "c": stack(cs) if cs else np.zeros_like(grads_h),
+            "before": np.concatenate([stack([h0]), grads_h[:-1]]),
+            "x": x.grad.double().numpy()}
+
+
+def _norms(grads):
+    """Frobenius norm over every axis but the first: (T, ...) -> (T,)."""
+    return np.sqrt((grads.reshape(grads.shape[0], -1) ** 2).sum(axis=1))
+
+
+def _wrong_norms(measure, **options):
+    def wrong(kind, weights, xs):
+        return measure(_state_gradients(kind, weights, xs, **options))
+    return wrong
+
+
+def _grad_norm_cases(rng, hidden):
+    specs = [  # label, kind, T, B, I, H, memory bias, recurrent scale, dtype
+        ("GRU, default init, T=12, B=3, I=2, H=4", "gru", 12, 3, 2, 4, 0.0, 1.0, np.float64),
+        ("LSTM, forget-gate bias +2, T=12, B=3, I=2, H=4", "lstm", 12, 3, 2, 4, 2.0, 1.0, np.float64),
+        ("RNN, default init, T=10, B=2, I=3, H=5", "rnn", 10, 2, 3, 5, 0.0, 1.0, np.float64),
+    ]
+    if hidden:
+        specs += [
+            ("T=1", "gru", 1, 2, 2, 3, 0.0, 1.0, np.float64),
+            ("B=1", "lstm", 8, 1, 2, 3, 0.0, 1.0, np.float64),
+            ("H=1", "rnn", 9, 3, 2, 1, 0.0, 1.0, np.float64),
+            ("GRU, update-gate bias +3, T=40", "gru", 40, 2, 2, 6, 3.0, 1.0, np.float64),
+            ("RNN, recurrent weights x4 (exploding), T=25", "rnn", 25, 2, 2, 6, 0.0, 4.0, np.float64),
+            ("LSTM, default init, T=20, I=1", "lstm", 20, 3, 1, 5, 0.0, 1.0, np.float64),
+            ("float32 GRU", "gru", 10, 2, 3, 4, 0.0, 1.0, np.float32),
+        ]
+    cases = []
+    for label, kind, T, B, I, H, bias, scale, dtype in specs:
+        weights = recurrent_weights(rng, kind, I, H, memory_bias=bias, recurrent_scale=scale, dtype=dtype)
+        xs = rng.standard_normal((T, B, I)).astype(dtype)
+        cases.append(Case(label, (kind, weights, xs), **(F32 if dtype == np.float32 else {})))
+    return cases
+
+
+GRAD_NORMS_OVER_TIME = Item(
+    name="test_grad_norms_over_time", target="grad_norms_over_time", points=4, make_cases=_grad_norm_cases,
+    reference=grad_norms_reference, adapt=build_model,
+    mistakes=(
+        ("L must be the sum of the *last* hidden state only, L = h_{T-1}.sum(); this looks like the sum of every "
+         "h_t (e.g. output.sum()), which adds a direct gradient at every step",
+         _wrong_norms(lambda g: _norms(g["h"]), loss="all")),
+        ("norms[t] must belong to h_t, t = 0 first; these are in reverse order (by distance T - 1 - t)",
+         _wrong_norms(lambda g: _norms(g["h"])[::-1])),
+        ("off by one: norms[t] is for the state *after* reading xs[t]; this is the state before it (h0 first)",
+         _wrong_norms(lambda g: _norms(g["before"]))),
+        ("this is ||dL/dx_t||, the gradient on the inputs; measure the gradient on the hidden state h_t",
+         _wrong_norms(lambda g: _norms(g["x"]))),
+        ("L is the sum of h_{T-1}'s entries, not their mean (every norm is B * H times too small)",
+         _wrong_norms(lambda g: _norms(g["h"]), loss="mean")),
+        ("the norm is the Frobenius norm of the whole (B, H) gradient, not the mean of per-example norms",
+         _wrong_norms(lambda g: np.linalg.norm(g["h"], axis=2).mean(axis=1))),
+        ("return the norm, not its square", _wrong_norms(lambda g: _norms(g["h"]) ** 2)),
+        ("for the LSTM, measure dL/dh_t alone: the cell state c_t's gradient is not part of it",
+         _wrong_norms(lambda g: np.sqrt(_norms(g["h"]) ** 2 + _norms(g["c"]) ** 2))),
+        ("no gradient flows back through time: the state was detached between steps (keep the graph: do not "
+         "call .detach() or wrap the loop in torch.no_grad())",
+         _wrong_norms(lambda g: _norms(g["h"]), detach=True)),
+    ),
+)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# adding_problem(batch, T, rng)
+# ----------------------------------------------------------------------------------------------------------------
+
+def _adding_cases(rng, hidden):
+    specs = [("batch=8, T=10", 8, 10),
+             ("batch=256, T=50 (checks the spread of values and marker positions)", 256, 50)]
+    if hidden:
+        specs += [("T=2: the markers must be at steps 0 and 1", 6, 2), ("batch=1", 1, 30),
+                  ("odd T=7: the first half is steps 0..2 (T // 2 = 3)", 64, 7),
+                  ("batch=300, T=101", 300, 101)]
+    return [Case(label, (batch, T, int(rng.integers(2**31)))) for label, batch, T in specs]
+
+
+def _validate_adding(case, output):
+    """None if ``output`` is a valid adding-problem batch for case.args = (batch, T, seed), else a message."""
+    batch, T, _ = case.args
+    if not isinstance(output, tuple) or len(output) != 2:
+        return "adding_problem should return a tuple (xs, ys)"
+    xs, ys = (np.asarray(v) for v in output)
+    if xs.shape != (T, batch, 2):
+        return f"xs has shape {xs.shape}; expected (T, batch, 2) = {(T, batch, 2)} (sequence first, 2 features)"
+    if ys.shape != (batch, 1):
+        return f"ys has shape {ys.shape}; expected (batch, 1) = {(batch, 1)}"
+    if xs.dtype.kind != "f" or ys.dtype.kind != "f":
+        return f"xs and ys should hold floating point numbers, got {xs.dtype} and {ys.dtype}"
+    values, markers = xs[..., 0], xs[..., 1]
+    if not np.all((values >= 0) & (values < 1)):
+        return f"the values xs[..., 0] must lie in [0, 1) (uniform); found {values.min():.3g} to {values.max():.3g}"
+    if not np.all((markers == 0) | (markers == 1)):
+        return "the markers xs[..., 1] must be 0 or 1"
+    counts = markers.sum(axis=0)
+    if not np.all(counts == 2):
+        b = int(np.argmax(counts != 2))
+        return f"sequence {b} has {int(counts[b])} markers; every sequence needs exactly two"
+    half = T // 2
+    first, second = markers[:half].sum(axis=0), markers[half:].sum(axis=0)
+    if not np.all((first == 1) & (second == 1)):
+        b = int(np.argmax(first != 1))
+        return (f"sequence {b} has {int(first[b])} marker(s) in steps 0..{half - 1} and {int(second[b])} in steps "
+                f"{half}..{T - 1}; put one marker in each half (half = T // 2 = {half})")
+    expected = (values * markers).sum(axis=0)
+    if not np.allclose(ys[:, 0], expected, rtol=1e-12, atol=1e-12):
+        b = int(np.argmax(~np.isclose(ys[:, 0], expected, rtol=1e-12, atol=1e-12)))
+        return (f"ys[{b}] = {ys[b, 0]:.6g} but the two marked values of sequence {b} sum to {expected[b]:.6g}; "
+                "the target is the sum of the values at the two marked steps")
+    # Spread: a correct generator fails these with negligible probability (the thresholds are many standard
+    # deviations away); they catch fixed marker positions and repeated values.
+    if batch >= 50 and half >= 3:
+        positions_first = np.argmax(markers[:half], axis=0)
+        positions_second = half + np.argmax(markers[half:], axis=0)
+        if len(np.unique(positions_first)) < 3 or len(np.unique(positions_second)) < 3:
+            return ("the markers are (almost) always at the same positions; draw each sequence's two positions at "
+                    "random, one in each half")
+    if values.size >= 1000:
+        below = float(np.mean(values < 0.5))
+        if not 0.4 < below < 0.6 or len(np.unique(values)) < 0.9 * values.size:
+            return ("the values do not look like independent U(0, 1) draws (a fresh value for every step of every "
+                    f"sequence): {below:.0%} are below 0.5, {len(np.unique(values))} of {values.size} are distinct")
+    return None
+
+
+ADDING_PROBLEM = Item(
+    name="test_adding_problem", target="adding_problem", points=2, make_cases=_adding_cases,
+    validate=_validate_adding, forbidden=("torch", "coursekit"),
+)
+
+ITEMS = (GRAD_NORMS_OVER_TIME, ADDING_PROBLEM)
