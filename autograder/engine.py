@@ -1,0 +1,447 @@
+"""Grade one submission: run the learner's code in a fresh kernel, judge each item in the grader's own process.
+
+For every autograded test cell the kernel runs a tiny snippet instead of the cell: it calls
+``coursekit.checking.run_item`` with a secret seed and writes the packed outcomes (plain data, no pickles) to a
+file whose name the grader chose. The grader unpacks that file and calls ``judge`` itself, so the score never
+comes from code the learner could have changed; the judge's message is the feedback for that test.
+
+A cell that crashes the kernel (os._exit, segfault, out of memory) or exceeds its timeout only costs what could not
+run: the grader starts a new kernel, replays the cells that had run before (their output discarded) and
+continues with the next cell.
+"""
+
+import dataclasses
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from autograder.assignment import cell_kind, grade_id
+from autograder.kernel import Kernel, KernelLimits
+from autograder.submission import SubmissionError, merge, read_notebook
+from coursekit.checking import PUBLIC_SEED, cases_for, judge, unpack
+
+
+@dataclasses.dataclass(frozen=True)
+class GradingConfig:
+    """How submissions are run. Times in seconds, sizes in bytes."""
+
+    timeout: float = 60.0            # per cell (and per item check)
+    grace: float = 5.0               # after an interrupt, before the kernel is killed
+    max_output_bytes: int = 64 * 1024  # output kept per cell
+    max_restarts: int = 3            # kernel crashes/kills tolerated per submission before giving up
+    notebook_timeout: float | None = 900.0  # budget for one submission; the rest is skipped when exceeded
+    max_result_bytes: int = 64 * 2**20  # a check's packed outcomes larger than this are refused
+    max_copy_bytes: int = 20 * 2**20  # the learner's extra files copied next to the notebook
+    limits: KernelLimits = KernelLimits()
+    launch_prefix: tuple = ()        # command prefix for every kernel (a sandbox wrapper)
+    kernel_setup: str = ""           # trusted code run in every kernel before the learner's code
+    scratch_dir: str | None = None   # where the per-submission scratch folders are created
+
+
+def draw_secret():
+    """The seed of the hidden cases of one grading run (never the public seed the notebooks use)."""
+    while True:
+        seed = int.from_bytes(os.urandom(8), "little")
+        if seed != PUBLIC_SEED:
+            return seed
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Results
+# ----------------------------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class TestResult:
+    """One autograded item. ``ran`` is False when it could not run (timeout, crash, budget)."""
+
+    grade_id: str
+    target: str
+    max_score: float
+    score: float
+    passed: bool
+    message: str
+    ran: bool = True
+
+
+@dataclasses.dataclass
+class ManualResult:
+    """A written answer: ``answered`` False means it still holds the stub (0 points, nothing to grade)."""
+
+    grade_id: str
+    max_score: float
+    answered: bool
+
+
+@dataclasses.dataclass
+class SubmissionResult:
+    student_id: str
+    assignment: str
+    status: str  # "graded", "incomplete" or "error"
+    score: float
+    max_score: float  # autograded points only; written answers are in ``manual``
+    flags: list
+    tests: list
+    manual: list
+    execution_time: float
+    message: str = ""  # why an error row is an error
+    notebook: nbformat.NotebookNode | None = None  # the executed notebook (outputs capped)
+    cell_errors: list = dataclasses.field(default_factory=list)  # (cell label, "Name: message")
+    timestamp: str | None = None  # when it was submitted (nbgrader's timestamp.txt), for the gradebook
+
+
+def error_result(student_id, assignment, flag, message, seconds=0.0):
+    return SubmissionResult(student_id, assignment.name, "error", 0.0, assignment.autograded_max, [flag], [], [],
+                            seconds, message)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Kernels: a warm one ready for the next submission, each in a new scratch folder
+# ----------------------------------------------------------------------------------------------------------------
+
+def setup_code(modules, extra=""):
+    """Trusted code run in each kernel first: import what grading and the notebook need (warm start-up)."""
+    modules = ["coursekit.checking", "coursekit.items", *modules]
+    return (f"def __autograder_setup():\n"
+            f"    import importlib\n"
+            f"    for name in {modules!r}:\n"
+            f"        try:\n"
+            f"            importlib.import_module(name)\n"
+            f"        except Exception:\n"
+            f"            pass\n"
+            f"__autograder_setup()\n"
+            f"del __autograder_setup\n" + (extra or ""))
+
+
+class KernelSupply:
+    """Hands out started kernels, each in a brand-new scratch folder, and starts the next one in advance.
+
+    One supply per worker thread. ``take(ahead=True)`` returns the kernel started earlier (its imports are
+    probably done) and immediately starts another for the next submission.
+    """
+
+    def __init__(self, config, setup):
+        self.config, self.setup = config, setup
+        self.runtime_dir = tempfile.mkdtemp(prefix="agrt")
+        self._spare = None
+
+    def _new(self, scratch=None):
+        scratch = Path(scratch or tempfile.mkdtemp(prefix="ag-", dir=self.config.scratch_dir))
+        kernel = Kernel(scratch, setup_code=self.setup, limits=self.config.limits,
+                        prefix=self.config.launch_prefix, runtime_dir=self.runtime_dir)
+        try:
+            kernel.start()
+        except BaseException:
+            kernel.kill()
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        return kernel, scratch
+
+    def prime(self):
+        """Start the first kernel now."""
+        if self._spare is None:
+            self._spare = self._new()
+
+    def check(self):
+        """Wait for the waiting kernel to be ready: KernelStartError if the setup code cannot run at all."""
+        self.prime()
+        self._spare[0].wait_ready()
+
+    def take(self, ahead=True):
+        """The waiting (or a new) kernel and its scratch folder; with ``ahead``, start the next one now."""
+        kernel, scratch = self._spare or self._new()
+        self._spare = self._new() if ahead else None
+        return kernel, scratch
+
+    def restart(self, scratch):
+        """A new kernel in the same scratch folder (after a crash)."""
+        return self._new(scratch)[0]
+
+    def close(self):
+        if self._spare:
+            kernel, scratch = self._spare
+            kernel.kill()
+            shutil.rmtree(scratch, ignore_errors=True)
+            self._spare = None
+        shutil.rmtree(self.runtime_dir, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# One kernel session with restarts
+# ----------------------------------------------------------------------------------------------------------------
+
+class Session:
+    """Runs cells in order; after a crash, a new kernel replays the cells that ran before, then goes on."""
+
+    def __init__(self, kernel, restart, config, deadline):
+        self.kernel, self._restart_fn, self.config, self.deadline = kernel, restart, config, deadline
+        self.history = []  # code that ran to completion (ok or error): replayed after a restart
+        self.restarts = 0
+        self.gave_up = None  # reason, once the session stopped running code
+
+    def run(self, code, *, replay=True):
+        """A CellRun, or None when nothing runs any more (see ``gave_up``)."""
+        if self.gave_up is None and self.deadline is not None and time.monotonic() > self.deadline:
+            self.gave_up = f"the submission used up its time budget of {self.config.notebook_timeout:g} s"
+        if self.gave_up is None and not self.kernel.alive and not self._restart():
+            return None
+        if self.gave_up is not None:
+            return None
+        timeout = self.config.timeout
+        if self.deadline is not None:
+            timeout = max(1.0, min(timeout, self.deadline - time.monotonic()))
+        run = self.kernel.run(code, timeout=timeout, max_output_bytes=self.config.max_output_bytes,
+                              grace=self.config.grace, store_history=replay)
+        if replay and run.status in ("ok", "error"):
+            self.history.append(code)
+        return run
+
+    def _restart(self):
+        if self.restarts >= self.config.max_restarts:
+            self.gave_up = f"the kernel stopped {self.restarts + 1} times; the remaining cells were not run"
+            return False
+        self.restarts += 1
+        self.kernel.kill()
+        self.kernel = self._restart_fn()
+        for code in self.history:  # rebuild the state the next cells expect
+            run = self.kernel.run(code, timeout=self.config.timeout, max_output_bytes=0, grace=self.config.grace)
+            if not run.kernel_alive:
+                self.gave_up = "the kernel stopped again while replaying earlier cells after a crash"
+                return False
+        return True
+
+    def close(self):
+        self.kernel.kill()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Checking one item in the kernel, judging it here
+# ----------------------------------------------------------------------------------------------------------------
+
+_CHECK_SNIPPET = """\
+def __autograder_check():
+    import coursekit.checking as checking, coursekit.items as items
+    item = items.get({assignment!r}, {grade_id!r})
+    try:
+        result = checking.run_item(item, globals(), seed={seed!r}, hidden={hidden!r})
+    except Exception as exc:
+        result = {{"missing": False, "forbidden": [], "outcomes": [], "crash": f"{{type(exc).__name__}}: {{exc}}"}}
+    with open({path!r}, "wb") as file:
+        file.write(checking.pack(result))
+__autograder_check()
+del __autograder_check
+"""
+
+
+class MalformedResult(ValueError):
+    pass
+
+
+def _text(value, limit=2000):
+    if not isinstance(value, str):
+        raise MalformedResult(f"expected text, got {type(value).__name__}")
+    return value[:limit]
+
+
+def _clean_outcomes(data):
+    """The outcomes of run_item rebuilt with strict types (the file came from the learner's kernel)."""
+    if not isinstance(data, dict) or not isinstance(data.get("outcomes"), tuple):
+        raise MalformedResult("not a run_item result")
+    outcomes = []
+    for outcome in data["outcomes"]:
+        if not isinstance(outcome, dict) or not {"output", "error", "modified_input"} <= outcome.keys():
+            raise MalformedResult("an outcome lacks output/error/modified_input")
+        warnings_ = outcome.get("warnings", ())
+        if not isinstance(warnings_, tuple) or not isinstance(outcome["modified_input"], bool):
+            raise MalformedResult("an outcome has fields of the wrong type")
+        outcomes.append({"output": outcome["output"],
+                         "error": None if outcome["error"] is None else _text(outcome["error"]),
+                         "modified_input": outcome["modified_input"],
+                         "warnings": [_text(w) for w in warnings_]})
+    forbidden = data.get("forbidden", ())
+    if not isinstance(forbidden, tuple):
+        raise MalformedResult("forbidden names are not a list")
+    return outcomes, [_text(name, 100) for name in forbidden]
+
+
+def judge_file(item, path, seed, hidden, max_bytes):
+    """(passed, message, flag or None) for the packed result at ``path``."""
+    if not path.is_file():
+        return False, f"the check of {item.target} did not produce a result", "no-result"
+    size = path.stat().st_size
+    if size > max_bytes:
+        return False, f"{item.target} returned {size} bytes of output; more than the {max_bytes} accepted", \
+            "result-too-large"
+    try:
+        data = unpack(path.read_bytes())
+        if isinstance(data, dict) and data.get("missing") is True:
+            return False, f"{item.target} is not defined.", None
+        if isinstance(data, dict) and data.get("crash") is not None:
+            return False, f"the check of {item.target} failed: {_text(data['crash'])}", None
+        outcomes, forbidden = _clean_outcomes(data)
+    except Exception as exc:  # whatever the file holds, it never crashes the grader
+        return False, f"the check of {item.target} returned data the grader cannot read ({exc})", "bad-result"
+    if forbidden:
+        return False, (f"{item.target} uses {', '.join(forbidden)}; this exercise must be written without "
+                       f"{', '.join(item.forbidden)}."), "policy:forbidden-name"
+    try:
+        verdict = judge(item, cases_for(item, seed, hidden), outcomes)
+    except Exception as exc:
+        return False, f"{item.target}: the output could not be compared with the answer ({type(exc).__name__}: " \
+                      f"{exc})", None
+    return verdict.passed, verdict.message, None
+
+
+def check_item(session, scratch, assignment_name, gid, item, seed, hidden, config):
+    """Run ``item`` against the kernel's namespace; (passed, message, flag, ran)."""
+    result_path = Path(scratch) / f".autograder-{secrets.token_hex(8)}.npz"
+    code = _CHECK_SNIPPET.format(assignment=assignment_name, grade_id=gid, seed=seed, hidden=hidden,
+                                 path=str(result_path))
+    run = session.run(code, replay=False)
+    try:
+        if run is None:
+            return False, f"{item.target} was not checked: {session.gave_up}", "not-run", False
+        if run.status == "timeout":
+            return False, (f"checking {item.target} took longer than {config.timeout:g} s (an endless loop?); "
+                           "no points"), "timeout", False
+        if run.status == "died":
+            return False, f"the kernel died while {item.target} was being checked: {run.detail}", "crash", False
+        if run.status == "error":
+            ename, evalue = run.error
+            return False, f"the check of {item.target} stopped with {ename}: {evalue}", None, True
+        passed, message, flag = judge_file(item, result_path, seed, hidden, config.max_result_bytes)
+        return passed, message, flag, True
+    finally:
+        result_path.unlink(missing_ok=True)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# A whole submission
+# ----------------------------------------------------------------------------------------------------------------
+
+def _label(cell):
+    return grade_id(cell) or cell.get("id") or "?"
+
+
+def _copy_files(source_dirs, scratch, max_bytes):
+    """Copy the non-notebook files of ``source_dirs`` (later ones win) into ``scratch``; False if too big."""
+    for folder in source_dirs:
+        if folder is None:
+            continue
+        files = [p for p in Path(folder).rglob("*") if p.is_file() and p.suffix != ".ipynb"
+                 and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+        if sum(p.stat().st_size for p in files) > max_bytes:
+            return False
+        for path in files:
+            target = Path(scratch) / path.relative_to(folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    return True
+
+
+def _test_outputs(passed, message):
+    """What the executed notebook shows in a test cell (an error output when failed, as nbgrader expects)."""
+    outputs = [nbformat.v4.new_output("stream", name="stdout", text=message + "\n")]
+    if not passed:
+        outputs.append(nbformat.v4.new_output("error", ename="AssertionError", evalue=message.splitlines()[0],
+                                              traceback=[]))
+    return outputs
+
+
+def run_notebook(notebook, tests, session, scratch, *, assignment_name, seed, hidden, config, flags):
+    """Execute the code cells of ``notebook`` in order; test cells (grade id -> Item in ``tests``) are checked
+    instead of run. Returns (TestResult list, cell errors)."""
+    results, cell_errors, last_error = [], [], {}
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        gid = grade_id(cell)
+        if cell_kind(cell) == "test" and gid in tests:
+            item = tests[gid]
+            passed, message, flag, ran = check_item(session, scratch, assignment_name, gid, item, seed, hidden,
+                                                    config)
+            if not passed and message.endswith("is not defined.") and item.target in last_error:
+                message += f" Its cell {last_error[item.target]}."
+            if flag:
+                flags.append(f"{flag}:{gid}")
+            results.append(TestResult(gid, item.target, float(item.points), float(item.points) if passed else 0.0,
+                                      passed, message, ran))
+            cell.outputs, cell.execution_count = _test_outputs(passed, message), None
+            continue
+        if cell_kind(cell) == "test":  # a test cell without an item is never run (its output is not trusted)
+            continue
+        run = session.run(cell.source)
+        if run is None:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stderr",
+                                                   text=f"[grader] not run: {session.gave_up}\n")]
+            continue
+        cell.outputs, cell.execution_count = [nbformat.from_dict(output) for output in run.outputs], None
+        if run.status in ("timeout", "died"):
+            flags.append(f"{'timeout' if run.status == 'timeout' else 'crash'}:{_label(cell)}")
+        problem = (f"{run.error[0]}: {run.error[1]}" if run.error and run.status == "error"
+                   else run.detail if run.status in ("timeout", "died") else None)
+        if problem:
+            cell_errors.append((_label(cell), problem))
+            for target in _defined_targets(cell.source, tests):
+                last_error[target] = f"'{_label(cell)}' stopped with {problem}"
+    return results, cell_errors
+
+
+def _defined_targets(source, tests):
+    return [item.target for item in tests.values() if f"def {item.target}(" in source or
+            f"{item.target} =" in source]
+
+
+def grade_submission(assignment, student_id, notebook_path, supply, config, seed, extra_files_dir=None,
+                     hidden=True, ahead=True):
+    """Grade one submitted notebook; always returns a SubmissionResult (status error when nothing is gradable)."""
+    start = time.monotonic()
+    try:
+        submitted = read_notebook(Path(notebook_path))
+        merged = merge(assignment, submitted)
+    except SubmissionError as exc:
+        return error_result(student_id, assignment, exc.flag, str(exc), time.monotonic() - start)
+    flags = list(merged.flags)
+    notebook = merged.notebook
+
+    manual = []
+    for cell, index in zip(notebook.cells, merged.origin):
+        if index is not None and cell_kind(cell) == "manual":
+            blank = assignment.released[index].source
+            manual.append(ManualResult(grade_id(cell), assignment.manual[grade_id(cell)],
+                                       cell.source.strip() not in ("", blank.strip())))
+    for gid, points in assignment.manual.items():
+        if gid not in {m.grade_id for m in manual}:
+            manual.append(ManualResult(gid, points, False))
+
+    kernel, scratch = supply.take(ahead)
+    deadline = start + config.notebook_timeout if config.notebook_timeout else None
+    session = Session(kernel, lambda: supply.restart(scratch), config, deadline)
+    try:
+        if not _copy_files([extra_files_dir, assignment.folder], scratch, config.max_copy_bytes):
+            flags.append("extra-files-too-large")
+        results, cell_errors = run_notebook(notebook, assignment.tests, session, scratch,
+                                            assignment_name=assignment.name, seed=seed, hidden=hidden,
+                                            config=config, flags=flags)
+    finally:
+        session.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+    if session.gave_up:
+        flags.append("gave-up")
+
+    missing = [gid for gid in assignment.tests if gid not in {r.grade_id for r in results}]
+    for gid in missing:  # a test cell that is in neither the submission nor restorable: cannot happen, but be sure
+        item = assignment.tests[gid]
+        results.append(TestResult(gid, item.target, float(item.points), 0.0, False, "this test was not found", False))
+        flags.append(f"not-run:{gid}")
+    flags += [f"needs-manual-grading:{m.grade_id}" for m in manual if m.answered]
+    incomplete = session.gave_up or any(not r.ran for r in results) or any(
+        f.startswith(("timeout:", "crash:")) for f in flags)
+    return SubmissionResult(
+        student_id=student_id, assignment=assignment.name, status="incomplete" if incomplete else "graded",
+        score=sum(r.score for r in results), max_score=assignment.autograded_max, flags=flags, tests=results,
+        manual=manual, execution_time=time.monotonic() - start, notebook=notebook, cell_errors=cell_errors)
