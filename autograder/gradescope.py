@@ -1,0 +1,132 @@
+"""Build a Gradescope autograder zip that grades with the same engine as ``python -m autograder grade``.
+
+The zip holds setup.sh (installs Python 3.11 if needed, a virtualenv with the pinned requirements and this
+project), run_autograder (grades /autograder/submission/*.ipynb and writes /autograder/results/results.json), the
+two packages, pyproject.toml, requirements.txt and the instructor notebook of the assignment (solutions/ — the zip
+is private to the course staff on Gradescope). ``AUTOGRADER_ROOT`` replaces /autograder and
+``AUTOGRADER_PYTHON`` the interpreter, so the generated script can be run against a fake layout.
+"""
+
+import json
+import os
+import stat
+import time
+import zipfile
+from pathlib import Path
+
+import coursekit
+
+PACKAGE = Path(__file__).resolve().parent
+PROJECT = PACKAGE.parent
+
+SETUP_SH = """\
+#!/usr/bin/env bash
+# Gradescope runs this once when the autograder image is built.
+set -euo pipefail
+cd /autograder/source
+if ! command -v python3.11 >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 python3.11-venv
+fi
+python3.11 -m venv /autograder/venv
+/autograder/venv/bin/pip install -q --upgrade pip
+# CPU wheels of torch; requirements.txt pins every version, and its last line installs this project.
+/autograder/venv/bin/pip install -q --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
+"""
+
+RUN_AUTOGRADER = """\
+#!/usr/bin/env bash
+# Gradescope runs this for every submission.
+set -uo pipefail
+ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
+PYTHON="${{AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}}"
+cd "$ROOT/source"
+exec "$PYTHON" -m autograder gradescope-run {assignment} --root "$ROOT/source" --submission "$ROOT/submission" \\
+    --results "$ROOT/results/results.json" --timeout {timeout:g}
+"""
+
+
+def _package_files(package_dir):
+    for path in sorted(Path(package_dir).rglob("*")):
+        relative = path.relative_to(package_dir)
+        if path.is_file() and "__pycache__" not in relative.parts and path.suffix not in (".pyc", ".db") \
+                and not any(part in ("submitted", "autograded", "feedback", "exchange") for part in relative.parts):
+            yield path, relative
+
+
+def _add(zf, arcname, data, executable=False):
+    info = zipfile.ZipInfo(arcname, date_time=(2024, 1, 1, 0, 0, 0))
+    info.external_attr = ((0o755 if executable else 0o644) | stat.S_IFREG) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    zf.writestr(info, data)
+
+
+def build_zip(root, assignment, out, timeout=60.0):
+    """Write the Gradescope autograder zip of ``assignment`` (from ``<root>/solutions``) to ``out``."""
+    root, out = Path(root), Path(out)
+    source = root / "solutions" / assignment
+    if not source.is_dir():
+        raise FileNotFoundError(f"no assignment {assignment!r} in {root / 'solutions'}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w") as zf:
+        _add(zf, "setup.sh", SETUP_SH, executable=True)
+        _add(zf, "run_autograder", RUN_AUTOGRADER.format(assignment=assignment, timeout=timeout), executable=True)
+        for name in ("pyproject.toml", "requirements.txt"):
+            _add(zf, name, (PROJECT / name).read_bytes())
+        for package_dir in (PACKAGE, Path(coursekit.__file__).resolve().parent):
+            for path, relative in _package_files(package_dir):
+                _add(zf, f"{package_dir.name}/{relative.as_posix()}", path.read_bytes())
+        for path in sorted(source.rglob("*")):
+            if path.is_file() and ".ipynb_checkpoints" not in path.parts:
+                _add(zf, f"solutions/{assignment}/{path.relative_to(source).as_posix()}", path.read_bytes())
+    return out
+
+
+def write_results(path, data):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False))
+
+
+def run(root, assignment_name, submission_dir, results_path, config):
+    """Grade the notebook in ``submission_dir``; always write ``results_path`` (even when the grader fails)."""
+    from autograder.assignment import load_assignment
+    from autograder.discover import _pick_notebook
+    from autograder.engine import KernelSupply, draw_secret, error_result, grade_submission, setup_code
+    from autograder.reports import results_json
+    from autograder.submission import SubmissionError
+
+    start = time.monotonic()
+    try:
+        assignment = load_assignment(root, assignment_name)
+        student = _student_id(Path(submission_dir).parent)
+        try:
+            notebook, flags = _pick_notebook(Path(submission_dir), assignment.notebook_name, assignment.name)
+        except SubmissionError as exc:
+            result = error_result(student, assignment, exc.flag, str(exc))
+        else:
+            supply = KernelSupply(config, setup_code(assignment.warm_imports(), config.kernel_setup))
+            try:
+                result = grade_submission(assignment, student, notebook, supply, config, draw_secret(),
+                                          extra_files_dir=Path(submission_dir), ahead=False)
+            finally:
+                supply.close()
+            result.flags = flags + result.flags
+        write_results(results_path, results_json(result))
+        return result
+    except Exception:
+        write_results(results_path, {"score": 0, "execution_time": round(time.monotonic() - start, 2),
+                                     "output": "The autograder itself failed (not your fault). Please contact "
+                                               "the course staff.",
+                                     "tests": []})
+        raise  # the traceback goes to the log, which only the staff see
+
+
+def _student_id(autograder_root):
+    """The submitter's email/name from Gradescope's submission_metadata.json, else "submission"."""
+    try:
+        metadata = json.loads((Path(autograder_root) / "submission_metadata.json").read_text())
+        user = metadata["users"][0]
+        return str(user.get("email") or user.get("name") or "submission")
+    except Exception:
+        return os.environ.get("GRADESCOPE_STUDENT", "submission")

@@ -1,0 +1,99 @@
+"""What a grading run writes: grades.csv, Gradescope-style results/<id>.json, feedback/<id>.html, executed/<id>.ipynb.
+
+Feedback shows each test's name, points and the judge's message, never a test cell's source (hidden tests stay
+hidden). Scores and max_score are the autograded points; written answers graded by hand are listed separately
+(flag ``needs-manual-grading:<grade id>``) and are not part of either number.
+"""
+
+import csv
+import html
+import json
+from pathlib import Path
+
+import nbformat
+
+from autograder.discover import safe_id
+
+CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "flags")
+
+
+def _number(value):
+    return float(f"{value:.6g}")
+
+
+def results_json(result):
+    """The Gradescope results.json dict of one submission."""
+    tests = [{"name": f"{t.grade_id} ({t.target})", "score": _number(t.score), "max_score": _number(t.max_score),
+              "status": "passed" if t.passed else "failed", "output": t.message, "visibility": "visible"}
+             for t in result.tests]
+    lines = [f"Status: {result.status}." + (f" {result.message}" if result.message else "")]
+    manual = [m for m in result.manual if m.answered]
+    if manual:
+        lines.append("Graded by hand later (not included in this score): "
+                     + ", ".join(f"{m.grade_id} ({m.max_score:g} points)" for m in manual) + ".")
+    if result.cell_errors:
+        lines.append("Cells that stopped with an error: "
+                     + "; ".join(f"{cell}: {problem}" for cell, problem in result.cell_errors[:10]))
+    return {"score": _number(result.score), "execution_time": round(result.execution_time, 2),
+            "output": "\n".join(lines), "visibility": "visible", "stdout_visibility": "hidden", "tests": tests,
+            "extra_data": {"student_id": result.student_id, "assignment": result.assignment,
+                           "status": result.status, "max_score": _number(result.max_score),
+                           "flags": result.flags,
+                           "needs_manual_grading": [m.grade_id for m in manual]}}
+
+
+def feedback_html(result):
+    """A standalone feedback page for the student."""
+    e = html.escape
+    rows = []
+    for t in result.tests:
+        badge = "passed" if t.passed else "failed"
+        rows.append(f'<section class="{badge}"><h2>{e(t.grade_id)} <small>({e(t.target)})</small> '
+                    f'<span class="points">{t.score:g} / {t.max_score:g}</span></h2>'
+                    f"<pre>{e(t.message)}</pre></section>")
+    manual = "".join(f"<li>{e(m.grade_id)} ({m.max_score:g} points): "
+                     f"{'graded by hand later' if m.answered else 'no answer given (0 points)'}</li>"
+                     for m in result.manual)
+    errors = "".join(f"<li><code>{e(cell)}</code>: {e(problem)}</li>" for cell, problem in result.cell_errors)
+    message = f"<p class='error'>{e(result.message)}</p>" if result.message else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{e(result.assignment)}: feedback for {e(result.student_id)}</title>
+<style>
+body {{ font-family: sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }}
+section {{ border-left: 6px solid; padding: 0.2rem 1rem; margin: 1rem 0; background: #fafafa; }}
+section.passed {{ border-color: #2a2; }} section.failed {{ border-color: #c22; }}
+.points {{ float: right; }} pre {{ white-space: pre-wrap; }} .error {{ color: #c22; }}
+</style></head><body>
+<h1>{e(result.assignment)}: feedback 反馈</h1>
+<p>Student: <b>{e(result.student_id)}</b>. Autograded score: <b>{result.score:g} / {result.max_score:g}</b>
+({e(result.status)}).</p>
+{message}
+{''.join(rows)}
+{f'<h2>Written answers 书面回答</h2><ul>{manual}</ul>' if manual else ''}
+{f'<h2>Cells that stopped with an error</h2><ul>{errors}</ul>' if errors else ''}
+</body></html>
+"""
+
+
+def write_submission(out, result):
+    """Write results/<id>.json, feedback/<id>.html and (when it ran) executed/<id>.ipynb."""
+    out, name = Path(out), safe_id(result.student_id)
+    for sub in ("results", "feedback", "executed"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    (out / "results" / f"{name}.json").write_text(json.dumps(results_json(result), indent=1, ensure_ascii=False))
+    (out / "feedback" / f"{name}.html").write_text(feedback_html(result))
+    if result.notebook is not None:
+        nbformat.write(result.notebook, out / "executed" / f"{name}.ipynb")
+
+
+def write_grades(out, results):
+    """grades.csv: one row per submission, sorted by student id."""
+    path = Path(out) / "grades.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(CSV_COLUMNS)
+        for r in sorted(results, key=lambda r: r.student_id):
+            writer.writerow([r.student_id, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status,
+                             ";".join(r.flags)])
+    return path

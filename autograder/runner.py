@@ -1,0 +1,120 @@
+"""Grade many submissions in parallel: one worker thread per core, each with a warm kernel waiting.
+
+The work of a worker is mostly waiting for its kernel (a separate process), so threads are enough; judging runs
+in the worker thread, in the grader's process. Each worker owns a KernelSupply that starts the kernel for the
+next submission while the current one is graded (start-up, i.e. importing numpy/torch/coursekit, dominates).
+"""
+
+import os
+import queue
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from autograder.engine import KernelSupply, error_result, grade_submission, setup_code
+from autograder.kernel import KernelStartError
+
+
+def default_workers():
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+class _Counter:
+    def __init__(self, value):
+        self.value, self._lock = value, threading.Lock()
+
+    def take(self):
+        with self._lock:
+            self.value -= 1
+            return self.value
+
+
+def grade_many(assignment, submissions, config, seed, *, workers=None, on_result=None, progress=True):
+    """Grade ``submissions`` (discover.Submission list); returns SubmissionResults in the same order.
+
+    ``on_result(result)`` is called in the calling thread as each one finishes (write files as you go).
+    Raises KernelStartError before grading anything when no kernel can be started at all.
+    """
+    workers = max(1, min(workers or default_workers(), max(1, len(submissions))))
+    results = [None] * len(submissions)
+    pending = []
+    for index, submission in enumerate(submissions):
+        if submission.notebook is None:
+            flag, message = submission.problem
+            results[index] = error_result(submission.student_id, assignment, flag, message)
+            results[index].flags = submission.flags + results[index].flags
+        else:
+            pending.append(index)
+    for index in range(len(submissions)):
+        if results[index] is not None and on_result:
+            on_result(results[index])
+    if not pending:
+        return results
+
+    setup = setup_code(assignment.warm_imports(), config.kernel_setup)
+    supplies = [KernelSupply(config, setup) for _ in range(min(workers, len(pending)))]
+    free = queue.Queue()
+    try:
+        for supply in supplies:  # start every worker's first kernel now, in parallel
+            supply.prime()
+            free.put(supply)
+        supplies[0].check()  # a grader problem (setup code fails) stops the run before anything is graded
+        unclaimed = _Counter(len(pending))
+
+        def work(index):
+            submission = submissions[index]
+            supply = free.get()
+            try:
+                ahead = unclaimed.take() >= len(supplies)
+                error = None
+                for _ in range(2):  # one retry: a kernel that fails to start is the machine's fault, not the student's
+                    try:
+                        result = grade_submission(assignment, submission.student_id, submission.notebook, supply,
+                                                  config, seed, extra_files_dir=submission.folder, ahead=ahead)
+                        break
+                    except KernelStartError as exc:
+                        error = exc
+                else:
+                    result = error_result(submission.student_id, assignment, "grader-error",
+                                          f"no kernel could be started: {error}")
+            except Exception as exc:  # a grader bug costs one row, never the run
+                result = error_result(submission.student_id, assignment, "grader-error",
+                                      f"{type(exc).__name__}: {exc}")
+            finally:
+                free.put(supply)
+            result.flags = submission.flags + result.flags
+            result.timestamp = submission.timestamp
+            return index, result
+
+        bar = _progress(len(pending), progress)
+        with ThreadPoolExecutor(max_workers=len(supplies), thread_name_prefix="grader") as pool:
+            futures = [pool.submit(work, index) for index in pending]
+            for future in as_completed(futures):
+                index, result = future.result()
+                results[index] = result
+                if on_result:
+                    on_result(result)
+                bar.update(1)
+        bar.close()
+    finally:
+        for supply in supplies:
+            supply.close()
+    return results
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(total, enabled):
+    if not enabled or not sys.stderr.isatty():
+        return _NoBar()
+    from tqdm import tqdm
+    return tqdm(total=total, unit="submission", dynamic_ncols=True)
