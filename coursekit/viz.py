@@ -9,11 +9,13 @@ Every function returns the matplotlib Figure and accepts ``ax=`` to draw into ex
 - :func:`plot_grad_norms`               notebook 06: gradient norm against distance T - t, RNN vs LSTM vs GRU
 - :func:`plot_training_curves`          notebooks 04-07: loss against training step, with an optional baseline
 
-Chinese terms in labels need a CJK font (e.g. Noto Sans CJK); when one is installed it is used as a fallback for
-those labels, otherwise matplotlib draws empty boxes for the Chinese characters and warns about missing glyphs.
+Chinese terms in labels need a CJK font (e.g. Noto Sans CJK, Debian package fonts-noto-cjk); when one is installed
+it is used as a fallback for those labels. Without one, the Chinese part of a label, e.g. " (更新门)", is left out,
+rather than drawn as empty boxes with a warning per missing glyph.
 """
 
 import functools
+import re
 
 import numpy as np
 
@@ -43,19 +45,29 @@ def _cjk_text_kw():
     return {"fontfamily": [*matplotlib.rcParams["font.family"], *cjk]} if cjk else {}
 
 
+_CHINESE_IN_PARENTHESES = re.compile(r"\s*\([^()]*[\u4e00-\u9fff][^()]*\)")
+
+
+def _text(text):
+    """The label as given when a CJK font is installed, else without its parenthesised Chinese terms."""
+    return text if _cjk_text_kw() else _CHINESE_IN_PARENTHESES.sub("", text)
+
+
 def _label(ax, *, title=None, xlabel=None, ylabel=None):
     kw = _cjk_text_kw()
     if title is not None:
-        ax.set_title(title, **kw)
+        ax.set_title(_text(title), **kw)
     if xlabel is not None:
-        ax.set_xlabel(xlabel, **kw)
+        ax.set_xlabel(_text(xlabel), **kw)
     if ylabel is not None:
-        ax.set_ylabel(ylabel, **kw)
+        ax.set_ylabel(_text(ylabel), **kw)
 
 
 def _legend(ax):
     kw = _cjk_text_kw()
-    ax.legend(prop={"family": kw["fontfamily"]} if kw else None)
+    legend = ax.legend(prop={"family": kw["fontfamily"]} if kw else None)
+    for text in legend.get_texts():
+        text.set_text(_text(text.get_text()))
 
 
 def _figure_and_ax(ax, figsize=(6, 4)):
@@ -131,9 +143,9 @@ def plot_gate_heatmaps(gates, *, ax=None, title=None):
         _label(a, title=GATE_LABELS.get(name, name), ylabel="hidden unit (隐藏单元)")
     _label(axes[-1], xlabel="time step t (时间步)")
     colorbar = fig.colorbar(image, ax=axes)
-    colorbar.set_label("activation (激活值)", **_cjk_text_kw())
+    colorbar.set_label(_text("activation (激活值)"), **_cjk_text_kw())
     if title is not None:
-        fig.suptitle(title, **_cjk_text_kw())
+        fig.suptitle(_text(title), **_cjk_text_kw())
     return fig
 
 
