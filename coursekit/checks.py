@@ -96,3 +96,27 @@ def check_bigru_forward(fn, hidden=False):
 def check_top_layer_final_states(fn, hidden=False):
     """top_layer_final_states(h_n, num_layers) -> (forward, backward) final states of the top layer, (B, H) each."""
     check("05-bigru", "test_top_layer_final_states", fn, hidden)
+
+
+# 06-vanishing-gradients -------------------------------------------------------------------------------------------
+
+def check_grad_norms_over_time(fn, hidden=False):
+    """grad_norms_over_time(model, xs) -> (T,) ||dL/dh_t|| with L = h_{T-1}.sum(), for nn.RNN / nn.LSTM / nn.GRU."""
+    check("06-vanishing-gradients", "test_grad_norms_over_time", fn, hidden)
+
+
+def check_adding_problem(fn, hidden=False):
+    """adding_problem(batch, T, rng) -> (xs (T, batch, 2), ys (batch, 1)); judged by its invariants."""
+    check("06-vanishing-gradients", "test_adding_problem", fn, hidden)
+
+
+# 07-parallel-gru --------------------------------------------------------------------------------------------------
+
+def check_linear_recurrence_scan(fn, hidden=False):
+    """linear_recurrence_scan(a, b, h0) -> all h_t = a_t h_{t-1} + b_t, by a scan (its Python lines are counted)."""
+    check("07-parallel-gru", "test_linear_recurrence_scan", fn, hidden)
+
+
+def check_mingru_forward(fn, hidden=False):
+    """mingru_forward(xs, h0, params) -> hs (T, B, H), minGRU through the scan (its Python lines are counted)."""
+    check("07-parallel-gru", "test_mingru_forward", fn, hidden)
