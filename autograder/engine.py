@@ -56,7 +56,7 @@ def draw_secret():
 # ----------------------------------------------------------------------------------------------------------------
 
 @dataclasses.dataclass
-class TestResult:
+class ItemResult:
     """One autograded item. ``ran`` is False when it could not run (timeout, crash, budget)."""
 
     grade_id: str
@@ -354,7 +354,7 @@ def _test_outputs(passed, message):
 
 def run_notebook(notebook, tests, session, scratch, *, assignment_name, seed, hidden, config, flags):
     """Execute the code cells of ``notebook`` in order; test cells (grade id -> Item in ``tests``) are checked
-    instead of run. Returns (TestResult list, cell errors)."""
+    instead of run. Returns (ItemResult list, cell errors)."""
     results, cell_errors, last_error = [], [], {}
     for cell in notebook.cells:
         if cell.cell_type != "code":
@@ -368,7 +368,7 @@ def run_notebook(notebook, tests, session, scratch, *, assignment_name, seed, hi
                 message += f" Its cell {last_error[item.target]}."
             if flag:
                 flags.append(f"{flag}:{gid}")
-            results.append(TestResult(gid, item.target, float(item.points), float(item.points) if passed else 0.0,
+            results.append(ItemResult(gid, item.target, float(item.points), float(item.points) if passed else 0.0,
                                       passed, message, ran))
             cell.outputs, cell.execution_count = _test_outputs(passed, message), None
             continue
@@ -436,7 +436,7 @@ def grade_submission(assignment, student_id, notebook_path, supply, config, seed
     missing = [gid for gid in assignment.tests if gid not in {r.grade_id for r in results}]
     for gid in missing:  # a test cell that is in neither the submission nor restorable: cannot happen, but be sure
         item = assignment.tests[gid]
-        results.append(TestResult(gid, item.target, float(item.points), 0.0, False, "this test was not found", False))
+        results.append(ItemResult(gid, item.target, float(item.points), 0.0, False, "this test was not found", False))
         flags.append(f"not-run:{gid}")
     flags += [f"needs-manual-grading:{m.grade_id}" for m in manual if m.answered]
     incomplete = session.gave_up or any(not r.ran for r in results) or any(

@@ -19,7 +19,7 @@ from coursekit.checking import PUBLIC_SEED
 @dataclasses.dataclass
 class SelfCheck:
     assignment: str
-    tests: list  # engine.TestResult
+    tests: list  # engine.ItemResult
     cell_errors: list
     unknown: list  # test cells whose grade id names no item
     flags: list
