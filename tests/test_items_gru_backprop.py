@@ -289,3 +289,69 @@ def test_grader_side_round_trip():
     verdict = judge(CELL, CELL.make_cases(np.random.default_rng(7), True), result["outcomes"])
     assert not verdict.passed and CELL_DIAGNOSES["no tanh'"] in verdict.message
     assert run_item(SEQ, wrong, seed=7)["missing"]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The notebook: its given forward cells build the caches the grader builds, and its model answers pass
+# ----------------------------------------------------------------------------------------------------------------
+
+GIVEN_FORWARD_CELLS = ("gru-cell-forward-given", "gru-forward-given")
+
+
+def notebook_namespace(path, cell_ids):
+    """Run the code cells ``cell_ids`` of the notebook at ``path`` in a fresh namespace holding what the setup cell
+    imports for them (NumPy and coursekit's sigmoid)."""
+    cells = {cell["id"]: "".join(cell["source"]) for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]}
+    namespace = {"np": np, "sigmoid": sigmoid}
+    for cell_id in cell_ids:
+        assert cell_id in cells, f"{path.name} has no cell {cell_id!r}"
+        exec(compile(cells[cell_id], f"{path.name}:{cell_id}", "exec"), namespace)
+    return namespace
+
+
+def assert_same_cache(got, want, tol):
+    assert len(got) == len(want) == 7
+    for index, (g, w) in enumerate(zip(got, want)):
+        if index < 3:  # x, h_prev, params: the caller's own objects
+            assert g is w, index
+        else:
+            assert g.dtype == w.dtype and g.shape == w.shape, index
+            assert np.allclose(g, w, rtol=tol, atol=tol), index
+
+
+@pytest.mark.parametrize("version", sorted(NOTEBOOKS))
+def test_given_forward_cells_build_the_graders_caches(version):
+    namespace = notebook_namespace(NOTEBOOKS[version], GIVEN_FORWARD_CELLS)
+    rng = np.random.default_rng(11)
+    for case in cell_cases(rng, hidden=True):
+        x, h, params = case.args
+        tol = 1e-12 if x.dtype == np.float64 else 1e-5
+        got_h, got = namespace["gru_cell_forward"](x, h, params)
+        want_h, want = gb.cell_cache(x, h, params)
+        assert got_h.dtype == want_h.dtype and np.allclose(got_h, want_h, rtol=tol, atol=tol), case.label
+        assert_same_cache(got, want, tol)
+    for case in sequence_cases(rng, hidden=True):
+        xs, h0, params = case.args
+        tol = 1e-12 if xs.dtype == np.float64 else 1e-5
+        got_hs, got = namespace["gru_forward"](xs, h0, params)
+        want_hs, want = gb.sequence_cache(xs, h0, params)
+        assert np.allclose(got_hs, want_hs, rtol=tol, atol=tol), case.label
+        assert isinstance(got, list) and len(got) == len(want) == len(xs)
+        for t, (g, w) in enumerate(zip(got, want)):
+            assert np.array_equal(g[0], w[0]) and g[2] is params, (case.label, t)
+            assert np.allclose(g[1], w[1], rtol=tol, atol=tol)  # h_prev: the previous step's output
+            for index in range(3, 7):
+                assert np.allclose(g[index], w[index], rtol=tol, atol=tol), (case.label, t, index)
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_the_notebooks_model_answers_pass(hidden):
+    namespace = notebook_namespace(NOTEBOOKS["solution"], GIVEN_FORWARD_CELLS + ("gru-cell-backward", "gru-backward"))
+    check(CELL, namespace["gru_cell_backward"], hidden=hidden, quiet=True)
+    check(SEQ, namespace["gru_backward"], hidden=hidden, quiet=True)
+
+
+def test_the_student_notebooks_stubs_fail():
+    namespace = notebook_namespace(NOTEBOOKS["student"], GIVEN_FORWARD_CELLS + ("gru-cell-backward", "gru-backward"))
+    assert "NotImplementedError" in failure(CELL, namespace["gru_cell_backward"])
+    assert "NotImplementedError" in failure(SEQ, namespace["gru_backward"])
