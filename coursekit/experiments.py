@@ -1,0 +1,50 @@
+"""The adding-problem experiment of notebook 06: train an RNN, an LSTM or a GRU at one sequence length and measure
+its test error. The notebook's small run and the full sweep (``benchmarks/adding_sweep.py``, whose results ship as
+``coursekit/data/adding_sweep.csv``) call the same function, so both measure exactly the same thing.
+
+torch is imported lazily (through :mod:`coursekit.train`).
+"""
+
+import time
+
+import numpy as np
+
+from coursekit.tasks import adding_problem, to_torch
+
+TEST_SEED = 10_000
+"""The test set at length T is ``adding_problem(test_size, T, rng=TEST_SEED + T)``: fixed, and never a training batch
+(those are seeded by (seed, step) pairs, see :func:`coursekit.train.train`)."""
+
+
+def adding_test_set(T, size=1000):
+    """The fixed test batch at length T as torch tensors (xs (T, size, 2), ys (size, 1))."""
+    return to_torch(*adding_problem(size, T, rng=TEST_SEED + T))
+
+
+def train_on_adding(cell, T, *, steps, seed=0, hidden_size=32, batch=64, lr=1e-2, clip=1.0, test_size=1000):
+    """Train ``SequenceRegressor(cell, 2, hidden_size, 1)`` on the adding problem at length T; evaluate on the test set.
+
+    cell: "rnn", "lstm" or "gru". Adam with learning rate ``lr``, gradient norm clipped to ``clip`` (None: off),
+    batches of ``batch`` fresh sequences per step, everything seeded by ``seed``.
+
+    Returns a dict: cell, T, seed, steps, test_mse (on the fixed test set; the baseline of always answering 1.0 is
+    1/6), train_mse (mean of the last 50 training losses), cpu_seconds and wall_seconds of the training, and
+    losses (the list of every training loss).
+    """
+    import torch
+
+    from coursekit.train import SequenceRegressor, set_seed, train_regression
+
+    set_seed(seed)
+    model = SequenceRegressor(cell, 2, hidden_size, 1)
+    cpu_start, wall_start = time.process_time(), time.perf_counter()
+    losses = train_regression(model, lambda rng: to_torch(*adding_problem(batch, T, rng=rng)), steps=steps, lr=lr,
+                              seed=seed, clip=clip, progress=False)
+    cpu_seconds, wall_seconds = time.process_time() - cpu_start, time.perf_counter() - wall_start
+    xs, ys = adding_test_set(T, test_size)
+    model.eval()
+    with torch.no_grad():
+        test_mse = torch.nn.functional.mse_loss(model(xs), ys).item()
+    return {"cell": cell, "T": T, "seed": seed, "steps": steps, "test_mse": test_mse,
+            "train_mse": float(np.mean(losses[-50:])), "cpu_seconds": cpu_seconds, "wall_seconds": wall_seconds,
+            "losses": losses}
