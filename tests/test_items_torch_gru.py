@@ -241,6 +241,7 @@ def test_predicted_shapes_wrong_guesses_get_a_hint(key, tensor, shape, hint):
     ({}, "has keys"), (None, "NoneType"), ({k: {"output": (0,), "h_n": (0,)} for k in BY_HAND}, "10 of 10"),
     ({k: {"output": 1.5, "h_n": (1,)} for k in BY_HAND}, "tuple of ints"),
     ({k: (1, 2) for k in BY_HAND}, "should be a dict"),
+    ({k: {"output": (), "h_n": ()} for k in BY_HAND}, "is still empty"),  # the notebook's template
 ])
 def test_predicted_shapes_stubs_fail(value, words):
     assert words in failure(SHAPES, value)

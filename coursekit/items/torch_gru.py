@@ -255,6 +255,8 @@ def _validate_shapes(case, predicted):
         for tensor in ("output", "h_n"):
             guess = entry[tensor]
             guess = tuple(guess) if isinstance(guess, tuple) else (guess,)
+            if not guess:
+                return f"predicted_shapes[{key!r}][{tensor!r}] is still empty: write your prediction, a tuple of ints"
             if not all(type(v) is int for v in guess):
                 return f"predicted_shapes[{key!r}][{tensor!r}] should be a tuple of ints, e.g. (2, 3, 4)"
             if guess != shapes[tensor]:
