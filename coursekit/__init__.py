@@ -7,6 +7,12 @@ Small modules, one job each; notebooks import what they need:
 - ``coursekit.lstm``       LSTM (PyTorch gate order i, f, g, o), same API shape
 - ``coursekit.gradcheck``  numerical gradients and relative errors
 - ``coursekit.tasks``      seeded synthetic sequence tasks (adding, copy memory, delayed recall)
+- ``coursekit.gradflow``   gradient norms through time, memory-gate bias (notebook 06)
+- ``coursekit.experiments`` the adding-problem training run of notebook 06 and its sweep
+- ``coursekit.scan``       linear recurrences: loop, parallel scan, Python line counter (notebook 07)
+- ``coursekit.mingru``     minGRU in NumPy and torch (notebook 07)
+- ``coursekit.timing``     median wall-clock time of a call
+- ``coursekit.data``       shipped result files the notebooks plot
 - ``coursekit.viz``        the figures the notebooks draw
 - ``coursekit.checking``   the machinery behind graded items (cases, learner calls, verdicts)
 - ``coursekit.items``      every graded item of every notebook, defined once
