@@ -153,11 +153,14 @@ def test_graded_cells_are_the_items_of_coursekit(solution):
         public, hidden = cell.source.split("### BEGIN HIDDEN TESTS")
         assert f"({item.target})" in public and "hidden=True" not in public, cell.source
         assert f"({item.target}, hidden=True)" in hidden and hidden.rstrip().endswith("### END HIDDEN TESTS")
+    targets = {item.target for item in known.values()}
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
         if meta.get("solution") and cell.cell_type == "code":
             assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, cell.id
-            assert cell.source.lstrip().startswith("def "), f"{cell.id}: keep the def line outside the markers"
+            given = cell.source.split("### BEGIN SOLUTION")[0]
+            if meta["grade_id"] in targets:  # the learner must see what to define: keep the def line outside
+                assert meta["grade_id"] in given, f"{cell.id}: {meta['grade_id']} must appear before the markers"
         if meta.get("grade") and meta.get("solution"):  # a written answer, graded by hand
             assert cell.cell_type == "markdown" and meta.get("points", 0) > 0, cell.id
     grade_ids = [nbgrader_meta(cell)["grade_id"] for cell in nb.cells if nbgrader_meta(cell)]
