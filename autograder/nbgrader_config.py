@@ -25,11 +25,6 @@ c.CourseDirectory.autograded_directory = "autograder/autograded"
 c.CourseDirectory.feedback_directory = "autograder/feedback"
 c.CourseDirectory.db_url = f"sqlite:///{HERE / 'gradebook.db'}"
 
-# The course's assignments, in order (one notebook each).
-c.CourseDirectory.db_assignments = [
-    {"name": name} for name in sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
-] if (ROOT / "solutions").is_dir() else []
-
 # A writable exchange for nbgrader's assignment list (release/fetch/submit); override with NBGRADER_EXCHANGE.
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", str(HERE / "exchange"))
 c.Exchange.path_includes_course = True
