@@ -1,6 +1,9 @@
 """The graded items of notebook 05-bigru: right answers pass (public and hidden), each listed mistake fails with its
 own diagnosis, trivial stubs fail, and the references agree with torch.nn.GRU(bidirectional=True)."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -193,3 +196,46 @@ def test_top_layer_in_place_change_is_detected():
         h_n.zero_()
         return result
     assert "modified its input in place" in failure(TOP, top_layer_final_states)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The notebook's cells: the given gru_forward keeps its contract, model answers pass, student stubs fail
+# ----------------------------------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = {"solution": ROOT / "solutions" / "05-bigru" / "bigru.ipynb",
+             "student": ROOT / "course" / "05-bigru" / "bigru.ipynb"}
+ANSWER_CELLS = ("gru-forward-given", "bigru-forward", "top-layer-final-states")
+
+
+def notebook_namespace(path, cell_ids):
+    """Run the code cells ``cell_ids`` of a notebook in a namespace holding what its setup cell imports for them."""
+    cells = {cell["id"]: "".join(cell["source"]) for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]}
+    namespace = {"np": np, "torch": torch, "gru": gru}
+    for cell_id in cell_ids:
+        assert cell_id in cells, f"{path.name} has no cell {cell_id!r}"
+        exec(compile(cells[cell_id], f"{path.name}:{cell_id}", "exec"), namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("version", sorted(NOTEBOOKS))
+def test_the_given_gru_forward_is_a_one_direction_gru(version):
+    given = notebook_namespace(NOTEBOOKS[version], ANSWER_CELLS[:1])["gru_forward"]
+    rng = np.random.default_rng(5)
+    xs, h0, params = rng.standard_normal((6, 2, 3)), rng.standard_normal((2, 4)), gru.init_params(3, 4, rng=rng)
+    hs, h_last = given(xs, h0, params)
+    want, _ = gru_forward(xs, h0, params)  # this file's independent NumPy GRU
+    assert np.allclose(hs, want, rtol=0, atol=1e-12) and np.array_equal(h_last, hs[-1])
+
+
+def test_the_notebooks_model_answers_pass():
+    namespace = notebook_namespace(NOTEBOOKS["solution"], ANSWER_CELLS)
+    for item in (BIGRU, TOP):
+        check(item, namespace[item.target], quiet=True)
+        check(item, namespace[item.target], hidden=True, quiet=True)
+
+
+def test_the_student_notebooks_stubs_fail():
+    namespace = notebook_namespace(NOTEBOOKS["student"], ANSWER_CELLS)
+    for item in (BIGRU, TOP):
+        assert "NotImplementedError" in failure(item, namespace[item.target])

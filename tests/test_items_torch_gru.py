@@ -1,6 +1,9 @@
 """The graded items of notebook 04-torch-gru: right answers pass (public and hidden), each listed mistake fails with
 its own diagnosis, trivial stubs fail, and the references agree with torch.nn.GRU itself."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -393,3 +396,40 @@ def test_grader_path_for_the_classifier_and_shapes():
     wrong = {"GRUClassifier": classifier_reading(lambda head, out: head(out[:, 0]))}
     outcomes = unpack(pack(run_item(CLASSIFIER, wrong, seed=11)))["outcomes"]
     assert not judge(CLASSIFIER, cases_for(CLASSIFIER, 11, True), list(outcomes)).passed
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The notebook's cells: the model answers pass, the student version's stubs fail
+# ----------------------------------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = {"solution": ROOT / "solutions" / "04-torch-gru" / "torch_gru.ipynb",
+             "student": ROOT / "course" / "04-torch-gru" / "torch_gru.ipynb"}
+ANSWER_CELLS = ("predicted-shapes", "gru-param-count", "last-valid-output", "gru-classifier")
+
+
+def notebook_namespace(path, cell_ids):
+    """Run the code cells ``cell_ids`` of a notebook in a namespace holding what its setup cell imports for them.
+    A cell that raises (a student stub) leaves what it defined before the error."""
+    cells = {cell["id"]: "".join(cell["source"]) for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]}
+    namespace = {"np": np, "torch": torch, "nn": nn, "SHAPE_QUESTIONS": tg.SHAPE_QUESTIONS}
+    for cell_id in cell_ids:
+        assert cell_id in cells, f"{path.name} has no cell {cell_id!r}"
+        try:
+            exec(compile(cells[cell_id], f"{path.name}:{cell_id}", "exec"), namespace)
+        except NotImplementedError:
+            pass
+    return namespace
+
+
+def test_the_notebooks_model_answers_pass():
+    namespace = notebook_namespace(NOTEBOOKS["solution"], ANSWER_CELLS)
+    for item in (COUNT, LAST, SHAPES, CLASSIFIER):
+        passes(item, namespace[item.target])
+
+
+def test_the_student_notebooks_stubs_fail():
+    namespace = notebook_namespace(NOTEBOOKS["student"], ANSWER_CELLS)
+    assert "is still empty" in failure(SHAPES, namespace["predicted_shapes"])
+    for item in (COUNT, LAST, CLASSIFIER):
+        assert "NotImplementedError" in failure(item, namespace[item.target])
