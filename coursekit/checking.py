@@ -129,7 +129,7 @@ def to_plain(value):
 
 
 def _invoke(item, target, args):
-    """The learner's output for one case: the value itself (value item), item.invoke(target, *args), or target(*args)."""
+    """The learner's output for one case: the value (value item), item.invoke(target, *args), or target(*args)."""
     if not item.call:
         return target
     if item.invoke is not None:
