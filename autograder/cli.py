@@ -14,6 +14,7 @@ EXIT_FAILED, EXIT_UNUSABLE = 1, 2
 
 def _config(args, **extra):
     from autograder.engine import GradingConfig
+    from autograder.kernel import KernelLimits
     options = {"timeout": args.timeout}
     if getattr(args, "max_output_bytes", None):
         options["max_output_bytes"] = args.max_output_bytes
@@ -21,6 +22,8 @@ def _config(args, **extra):
         options["notebook_timeout"] = args.notebook_timeout or None
     if getattr(args, "kernel_setup", None):
         options["kernel_setup"] = Path(args.kernel_setup).read_text()
+    if getattr(args, "memory_mb", None) is not None:
+        options["limits"] = KernelLimits(address_space=args.memory_mb * 2**20 if args.memory_mb else None)
     return GradingConfig(**options, **extra)
 
 
@@ -30,6 +33,8 @@ def _add_run_options(parser):
                         help="output kept per cell, in bytes (default 65536)")
     parser.add_argument("--notebook-timeout", type=float, default=900.0,
                         help="seconds for one whole submission; 0 for no limit (default 900)")
+    parser.add_argument("--memory-mb", type=int, default=4096,
+                        help="address space of each kernel in MiB; 0 for no limit (default 4096)")
     parser.add_argument("--kernel-setup", metavar="FILE",
                         help="trusted Python file run in every kernel before the learner's code")
 

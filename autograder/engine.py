@@ -208,7 +208,10 @@ class Session:
         self.kernel.kill()
         self.kernel = self._restart_fn()
         for code in self.history:  # rebuild the state the next cells expect
-            run = self.kernel.run(code, timeout=self.config.timeout, max_output_bytes=0, grace=self.config.grace)
+            timeout = self.config.timeout
+            if self.deadline is not None:
+                timeout = max(1.0, min(timeout, self.deadline - time.monotonic()))
+            run = self.kernel.run(code, timeout=timeout, max_output_bytes=0, grace=self.config.grace)
             if not run.kernel_alive:
                 self.gave_up = "the kernel stopped again while replaying earlier cells after a crash"
                 return False
