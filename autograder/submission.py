@@ -103,8 +103,9 @@ def merge(assignment, notebook):
         cells.append(_restore(assignment, index, cell, flags))
         origin.append(index)
 
-    if not matched:
-        raise SubmissionError("wrong-assignment", f"none of the graded or locked cells of {assignment.name} are in "
+    # Titles and setup cells have the same ids in every notebook of the course: only graded cells identify one.
+    if not any(cell_kind(instructor[i]) in ("solution", "test", "manual") for i in matched):
+        raise SubmissionError("wrong-assignment", f"none of the exercise or test cells of {assignment.name} are in "
                                                   "this notebook (is it the notebook of another assignment?)")
 
     for index in sorted(protected - matched):

@@ -171,7 +171,10 @@ def test_duplicated_test_cell_loses_its_metadata(assignment):
 
 
 def test_notebook_of_another_assignment_is_an_error(assignment):
-    other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", id="x")])
+    """Another notebook of the course shares the title and setup cells, but none of the exercises."""
+    other = nbformat.v4.new_notebook(cells=[copy.deepcopy(assignment.notebook.cells[0]),
+                                            copy.deepcopy(assignment.notebook.cells[1]),
+                                            nbformat.v4.new_code_cell("def sigmoid(x):\n    pass", id="sigmoid")])
     with pytest.raises(SubmissionError) as info:
         merge(assignment, other)
     assert info.value.flag == "wrong-assignment"
@@ -352,3 +355,11 @@ def test_launcher_applies_the_limits():
 def test_launcher_refuses_unknown_options():
     done = subprocess.run([sys.executable, str(LAUNCHER), "--mem", "1", "--", "true"], capture_output=True, text=True)
     assert done.returncode != 0 and "unknown option --mem" in done.stderr
+
+
+def test_gradebook_url_comes_from_the_course_config(course):
+    from autograder.gradebook import course_directory
+    coursedir = course_directory(course)
+    assert coursedir.db_url == f"sqlite:///{course.resolve() / 'autograder' / 'gradebook.db'}"
+    assert coursedir.course_id == "gru-course"
+    assert course_directory(course, "sqlite:///elsewhere.db").db_url == "sqlite:///elsewhere.db"
