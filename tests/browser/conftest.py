@@ -19,8 +19,9 @@ HOW_TO_ENABLE = ("the browser tests need Debian's Chromium and the playwright pa
 
 
 def find_chromium():
+    """$CHROMIUM when set (and only it), else Debian's chromium."""
     configured = os.environ.get("CHROMIUM")
-    candidates = ([configured] if configured else []) + list(CHROMIUM_CANDIDATES) + [shutil.which("chromium")]
+    candidates = [configured] if configured else [*CHROMIUM_CANDIDATES, shutil.which("chromium")]
     return next((Path(c) for c in candidates if c and Path(c).is_file() and os.access(c, os.X_OK)), None)
 
 
@@ -38,7 +39,8 @@ def chromium():
         unavailable("playwright is not installed")
     path = find_chromium()
     if path is None:
-        unavailable("Chromium not found (looked for $CHROMIUM, " + ", ".join(CHROMIUM_CANDIDATES) + ", PATH)")
+        unavailable("Chromium not found (looked for " + (os.environ.get("CHROMIUM") or
+                                                           ", ".join(CHROMIUM_CANDIDATES) + " and PATH") + ")")
     return path
 
 

@@ -51,6 +51,23 @@ DOM_JS = """() => Array.from(document.querySelectorAll('.jp-NotebookPanel .jp-No
           widget_errors: errors};
 })"""
 
+# The notebook ``path`` is loaded from the server and its kernel has started and is idle.
+READY_JS = """path => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  if (!panel || !panel.context || panel.context.path !== path || !panel.context.isReady) { return false; }
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  return panel.sessionContext.isReady && !!kernel && kernel.status === 'idle';
+}"""
+
+# Cells are added to the page in batches: wait for all of them, markdown rendered.
+ALL_CELLS_SHOWN_JS = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const shown = document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell');
+  return panel && panel.content.model && shown.length === panel.content.model.cells.length &&
+         Array.from(document.querySelectorAll('.jp-NotebookPanel .jp-MarkdownCell'))
+              .every(c => c.classList.contains('jp-mod-rendered'));
+}"""
+
 # Busy while the kernel works or any cell is queued or running ([*]).
 BUSY_JS = """() => {
   const panel = window.jupyterapp.shell.currentWidget;
@@ -122,14 +139,18 @@ def open_notebook(page, path):
     Returns a list of problems (empty when the notebook opened with a running kernel).
     """
     close_all(page)
-    page.evaluate("path => window.jupyterapp.commands.execute('docmanager:open', {path: path, factory: 'Notebook'})",
-                  path)
+    folder, _, name = path.rpartition("/")
+    # Like a learner: go to the notebook's folder in the file browser and double-click the notebook.
+    page.evaluate("folder => window.jupyterapp.commands.execute('filebrowser:go-to-path', {path: '/' + folder})",
+                  folder)
+    item = page.locator(".jp-DirListing-content .jp-DirListing-item",
+                        has=page.locator(".jp-DirListing-itemText", has_text=re.compile(rf"^{re.escape(name)}$")))
     try:
+        item.first.wait_for(timeout=30_000)
+        item.first.dblclick()
         page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=LOAD_TIMEOUT_MS)
-        page.wait_for_function("path => { const p = window.jupyterapp.shell.currentWidget; "
-                               "return p && p.context && p.context.path === path; }", arg=path, timeout=20_000)
-        page.wait_for_selector(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status=idle]",
-                               timeout=LOAD_TIMEOUT_MS)
+        page.wait_for_function(READY_JS, arg=path, timeout=LOAD_TIMEOUT_MS)
+        page.wait_for_function(ALL_CELLS_SHOWN_JS, timeout=LOAD_TIMEOUT_MS)
     except Exception as error:  # Playwright's TimeoutError and errors of a page that went away
         return [f"{path} did not open with an idle kernel: {str(error).splitlines()[0]}"]
     dismiss_dialogs(page)
@@ -183,7 +204,7 @@ def snapshot(page):
     return data["cells"]
 
 
-def wait_for_figures(page, timeout_s=15):
+def wait_for_figures(page, timeout_s=8):
     """Images and widgets render a moment after the kernel is idle: wait until each figure cell shows one."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -256,13 +277,7 @@ def slider_problems(page, cells, screenshot=None, timeout_s=30):
         page.mouse.down()
         page.mouse.move(area["x"] + area["width"] / 2 - track["width"] / 3, area["y"] + area["height"] / 2, steps=8)
         page.mouse.up()
-        deadline = time.monotonic() + timeout_s
-        after = before
-        while time.monotonic() < deadline:
-            after = image_sources(page, index)
-            if after and after != before:
-                break
-            page.wait_for_timeout(300)
+        after = _wait_for_redraw(page, index, before, timeout_s)
         value_after = readout.inner_text() if readout.count() else None
         if screenshot:
             screenshot(page, f"slider-moved-cell-{index}")
@@ -273,6 +288,30 @@ def slider_problems(page, cells, screenshot=None, timeout_s=30):
         elif after == before:
             problems.append(f"{name}: moving the slider ({value_before} -> {value_after}) did not redraw the figure")
     return problems
+
+
+def _wait_for_redraw(page, index, before, timeout_s):
+    """The cell's image sources once they differ from ``before``, or once the kernel has handled the change
+    (busy, then idle again) and the output had a moment to update; a frozen figure is thus reported quickly."""
+    start = time.monotonic()
+    seen_busy, idle_since = False, None
+    after = before
+    while time.monotonic() < start + timeout_s:
+        after = image_sources(page, index)
+        if after and after != before:
+            return after
+        state = page.evaluate(BUSY_JS)
+        seen_busy = seen_busy or state["kernel"] == "busy"
+        if not seen_busy and time.monotonic() > start + 10:  # a quick busy spell can fall between two readings
+            return after
+        if seen_busy and state["kernel"] == "idle":
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > 2:
+                return after
+        else:
+            idle_since = None
+        page.wait_for_timeout(200)
+    return after
 
 
 def _markdown_heading_texts(source):
