@@ -3,7 +3,7 @@
     python benchmarks/bench_gru.py [--repeats 30]
 
 Prints a table of median times and the ratio coursekit / torch, for forward and for forward + backward. Both sides
-run interleaved in the same process, so machine load affects them alike. Targets: forward <= 1.3x torch,
+run alternately in the same process, so machine load affects them alike. Targets: forward <= 1.3x torch,
 forward + backward <= 2x torch.
 """
 
@@ -21,15 +21,18 @@ T, B, I, H = 100, 32, 64, 128
 TARGETS = {"forward": 1.3, "forward + backward": 2.0}
 
 
-def median_seconds(fn, repeats):
-    for _ in range(3):  # warm-up: allocator, BLAS buffers, autograd graph caches
-        fn()
-    times = []
+def paired_medians(ours, theirs, repeats):
+    """Median seconds of each, timed alternately (ours, theirs, ours, ...) so that drifting load hits both alike."""
+    for _ in range(3):  # warm-up: allocator, BLAS buffers, autograd
+        ours()
+        theirs()
+    times = {ours: [], theirs: []}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn in (ours, theirs):
+            start = time.perf_counter()
+            fn()
+            times[fn].append(time.perf_counter() - start)
+    return statistics.median(times[ours]), statistics.median(times[theirs])
 
 
 def main():
@@ -73,8 +76,7 @@ def main():
     failed = False
     for name, ours, theirs in (("forward", numpy_forward, torch_forward),
                                ("forward + backward", numpy_forward_backward, torch_forward_backward)):
-        ours_s = median_seconds(ours, args.repeats)
-        theirs_s = median_seconds(theirs, args.repeats)
+        ours_s, theirs_s = paired_medians(ours, theirs, args.repeats)
         ratio = ours_s / theirs_s
         ok = ratio <= TARGETS[name]
         failed |= not ok

@@ -112,8 +112,21 @@ def _check_shapes(x_shape, h_shape, W_i, *, x_name, h_name):
 # One time step, shared by the cell API and the sequence API
 # ----------------------------------------------------------------------------------------------------------------
 
-def _step_forward(gi, h_prev, W_h, b_h, reset, out=None):
-    """One recurrence step given the input projection gi = x W_i^T + b_i: (B, 3H).
+def _input_projection(x, W_i, b_i, b_h):
+    """x W_i^T + b_i for x: (N, I), with the hidden biases b_hr, b_hz already added: (N, 3H).
+
+    b_hr and b_hz are only ever added to the input projection, so adding them here, once for all time steps, leaves
+    the recurrence less to do; b_hn stays inside, where the reset gate multiplies it.
+    """
+    H = W_i.shape[0] // 3
+    gi = x @ W_i.T
+    gi += b_i
+    gi[:, :2 * H] += b_h[:2 * H]
+    return gi
+
+
+def _step_forward(gi, h_prev, W_h, b_hn, reset, out=None):
+    """One recurrence step given gi = :func:`_input_projection` of this step's input: (B, 3H).
 
     Returns h_next (B, H) and the step cache (h_prev, r, z, n, u, gh_n) where u is what W_hn multiplies
     (h_prev, or r * h_prev for reset="before") and gh_n = u W_hn^T + b_hn.
@@ -130,20 +143,17 @@ def _step_forward(gi, h_prev, W_h, b_h, reset, out=None):
     h_next, rz, n, gh_n = out
     if reset == "after":
         gh = h_prev @ W_h.T
-        gh += b_h
         np.add(gi[:, :2 * H], gh[:, :2 * H], out=rz)  # r and z together: fewer, larger array operations
         sigmoid(rz, out=rz)
-        np.copyto(gh_n, gh[:, 2 * H:])
+        np.add(gh[:, 2 * H:], b_hn, out=gh_n)
         u = h_prev
         np.multiply(rz[:, :H], gh_n, out=n)          # r * (W_hn h + b_hn)
     else:
-        gh_rz = h_prev @ W_h[:2 * H].T
-        gh_rz += b_h[:2 * H]
-        np.add(gi[:, :2 * H], gh_rz, out=rz)
+        np.add(gi[:, :2 * H], h_prev @ W_h[:2 * H].T, out=rz)
         sigmoid(rz, out=rz)
         u = rz[:, :H] * h_prev                         # r * h, before the product
         np.matmul(u, W_h[2 * H:].T, out=gh_n)
-        gh_n += b_h[2 * H:]
+        gh_n += b_hn
         np.copyto(n, gh_n)
     n += gi[:, 2 * H:]
     np.tanh(n, out=n)
@@ -213,8 +223,8 @@ def cell_forward(x, h_prev, params, *, reset="after"):
     _check_shapes(x.shape, h_prev.shape, W_i, x_name="x", h_name="h_prev")
     if x.ndim != 2:
         raise ValueError(f"x has shape {x.shape}; cell_forward expects (B, I), use forward() for sequences")
-    gi = x @ W_i.T + b_i
-    h_next, step_cache = _step_forward(gi, h_prev, W_h, b_h, reset)
+    gi = _input_projection(x, W_i, b_i, b_h)
+    h_next, step_cache = _step_forward(gi, h_prev, W_h, b_h[2 * W_h.shape[1]:], reset)
     return h_next, (x, step_cache, (W_i, W_h), reset)
 
 
@@ -258,15 +268,16 @@ def forward(xs, h0, params, *, reset="after"):
         raise ValueError(f"xs has shape {xs.shape}; expected (T, B, I)")
     _check_shapes(xs.shape, h0.shape, W_i, x_name="xs", h_name="h0")
     T, B, _ = xs.shape
-    gis = (xs.reshape(T * B, -1) @ W_i.T + b_i).reshape(T, B, -1)
+    gis = _input_projection(xs.reshape(T * B, -1), W_i, b_i, b_h).reshape(T, B, -1)
     dtype = np.result_type(gis, h0)
     H = h0.shape[1]
     hs, ns, gh_ns = (np.empty((T, B, H), dtype) for _ in range(3))
     rzs = np.empty((T, B, 2 * H), dtype)
+    b_hn = b_h[2 * H:]
     h = h0
     step_caches = []
     for t in range(T):
-        h, step_cache = _step_forward(gis[t], h, W_h, b_h, reset, out=(hs[t], rzs[t], ns[t], gh_ns[t]))
+        h, step_cache = _step_forward(gis[t], h, W_h, b_hn, reset, out=(hs[t], rzs[t], ns[t], gh_ns[t]))
         step_caches.append(step_cache)
     return hs, (xs, step_caches, (W_i, W_h), reset)
 
