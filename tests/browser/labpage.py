@@ -420,7 +420,11 @@ def formgrader_problems(page, expected, screenshot=None):
     if screenshot:
         screenshot(page, "formgrader")
     missing = [name for name in expected if name not in listed]
-    return [f"the formgrader does not list {missing} (it lists {listed})"] if missing else []
+    problems = [f"the formgrader does not list {missing} (it lists {listed})"] if missing else []
+    # nbgrader's own warnings on the page: no exchange (no Release button), no course id, ...
+    for warning in frame.locator(".alert:visible").all_inner_texts():
+        problems.append(f"the formgrader warns: {' '.join(warning.split())}")
+    return problems
 
 
 def release_and_list_problems(page, assignment, course_id, screenshot=None):

@@ -8,8 +8,9 @@ from its own location.
 How nbgrader finds the configuration: the server runs with its working directory in ``<root>/autograder`` and
 ``--ServerApp.root_dir=<root>``. The formgrader and the Validate button load ``nbgrader_config.py`` from the
 server's working directory; the formgrader also requires the course root to lie inside the server's root_dir.
-The instructor's command is the same without the test isolation:
-``cd autograder && jupyter lab --ServerApp.root_dir=..``.
+nbgrader's exchange (autograder/exchange by default) must exist before the server starts, or the formgrader
+offers no Release button. The instructor's commands are the same without the test isolation:
+``cd autograder && mkdir -p exchange && jupyter lab --ServerApp.root_dir=..``.
 """
 
 import json
@@ -58,20 +59,20 @@ def free_port():
 class LabServer:
     """``jupyter lab`` on 127.0.0.1 with a random port and token, serving ``root`` (a course copy).
 
-    Everything the server writes (home, runtime files, settings, workspaces, nbgrader's exchange) goes under
-    ``workdir``; the lab extensions installed in this interpreter's environment are still found through its
-    sys.prefix. Use as a context manager, or call start() and stop().
+    The server's home, runtime files, settings and workspaces go under ``workdir``; nbgrader writes its gradebook
+    and exchange into the course copy, as configured. The lab extensions installed in this interpreter's
+    environment are still found through its sys.prefix. Use as a context manager, or call start() and stop().
     """
 
-    def __init__(self, root, workdir, startup_timeout=120):
+    def __init__(self, root, workdir, startup_timeout=120, create_exchange=True):
         self.root = Path(root).resolve()
+        self.create_exchange = create_exchange
         self.workdir = Path(workdir).resolve()
         self.startup_timeout = startup_timeout
         self.token = secrets.token_hex(16)
         self.port = None
         self.process = None
         self.log_path = self.workdir / "jupyterlab.log"
-        self.exchange = self.workdir / "exchange"
 
     @property
     def url(self):
@@ -87,9 +88,8 @@ class LabServer:
         for relative, values in LAB_SETTINGS.items():
             (settings / relative).parent.mkdir(parents=True, exist_ok=True)
             (settings / relative).write_text(json.dumps(values))
-        self.exchange.mkdir(parents=True, exist_ok=True)
         bin_dir = str(Path(sys.executable).parent)  # the formgrader runs `alembic` from this environment
-        return dict(
+        environment = dict(
             os.environ,
             PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""),
             HOME=str(home),
@@ -100,8 +100,12 @@ class LabServer:
             JUPYTERLAB_WORKSPACES_DIR=str(self.workdir / "workspaces"),
             IPYTHONDIR=str(home / ".ipython"),
             MPLCONFIGDIR=str(home / ".matplotlib"),
-            NBGRADER_EXCHANGE=str(self.exchange),  # read by autograder/nbgrader_config.py
         )
+        # nbgrader's exchange: the configuration's default, not whatever the calling shell points to.
+        environment.pop("NBGRADER_EXCHANGE", None)
+        if self.create_exchange:
+            (self.root / "autograder" / "exchange").mkdir(exist_ok=True)
+        return environment
 
     def start(self):
         self.workdir.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """The browser checks fail when the course is broken: deliberately broken copies of a course notebook (a cell that
 raises, a figure that is not shown, sliders that redraw nothing), a student notebook that Validate must reject, and
-a server whose nbgrader configuration cannot see the course. Each check returns problems; these tests assert that
+a server whose nbgrader configuration cannot see the course nor release it. Each check returns problems; these tests assert that
 the problems name what was broken."""
 
 import copy
@@ -113,7 +113,8 @@ def slider_notebook(draws_value):
 
 @pytest.mark.parametrize("draws_value", [True, False], ids=["redraws", "frozen"])
 def test_sliders_that_redraw_nothing_are_reported(draws_value, course_root, page_on_failure, screenshots):
-    path = write(slider_notebook(draws_value), course_root, f"broken/sliders_{'live' if draws_value else 'frozen'}.ipynb")
+    name = "sliders_live" if draws_value else "sliders_frozen"
+    path = write(slider_notebook(draws_value), course_root, f"broken/{name}.ipynb")
 
     problems, cells = run_notebook_problems(page_on_failure, path, screenshot=screenshots)
     assert not problems, problems
@@ -135,12 +136,13 @@ def test_validate_rejects_the_untouched_student_notebook(page_on_failure, screen
 
 @pytest.fixture(scope="module")
 def blind_lab(browser_context, tmp_path_factory):
-    """A server whose nbgrader configuration points at an empty source directory: it cannot see the course."""
+    """A server whose nbgrader configuration points at an empty source directory, started without the exchange
+    directory: nbgrader can neither see the course nor release it."""
     root = copy_course(tmp_path_factory.mktemp("blind-course"))
     (root / "empty-source").mkdir()
     config = root / "autograder" / "nbgrader_config.py"
     config.write_text(config.read_text() + '\nc.CourseDirectory.source_directory = "empty-source"\n')
-    with LabServer(root, tmp_path_factory.mktemp("blind-lab")) as server:
+    with LabServer(root, tmp_path_factory.mktemp("blind-lab"), create_exchange=False) as server:
         page = browser_context.new_page()
         open_lab(page, server, "blind")
         yield page
@@ -149,8 +151,9 @@ def blind_lab(browser_context, tmp_path_factory):
 
 def test_a_course_that_nbgrader_cannot_see_is_reported(blind_lab, screenshots):
     problems = formgrader_problems(blind_lab, ASSIGNMENTS, screenshot=screenshots)
-    assert len(problems) == 1 and "the formgrader does not list" in problems[0], problems
-    assert all(name in problems[0] for name in ASSIGNMENTS), problems
+    assert len(problems) == 2, problems
+    assert "the formgrader does not list" in problems[0] and all(name in problems[0] for name in ASSIGNMENTS)
+    assert "the formgrader warns: The exchange directory" in problems[1], problems
 
     if RELEASED:
         problems = release_and_list_problems(blind_lab, RELEASED[0], "gru-course", screenshot=screenshots)
