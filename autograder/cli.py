@@ -9,7 +9,7 @@ from pathlib import Path
 
 from autograder.gradescope import PROJECT
 
-EXIT_FAILED, EXIT_UNUSABLE = 1, 2
+EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def _config(args, **extra):
@@ -93,9 +93,14 @@ def cmd_grade(args):
     counts = {status: sum(r.status == status for r in results) for status in ("graded", "incomplete", "error")}
     print(f"{path}: " + ", ".join(f"{n} {status}" for status, n in counts.items()) +
           f"; {elapsed:.1f} s ({elapsed / len(results):.2f} s per submission)", file=sys.stderr)
+    interrupted = sum("interrupted" in r.flags for r in results)
     for r in results:
-        if r.status == "error":
+        if r.status == "error" and "interrupted" not in r.flags:
             print(f"  {r.student_id}: {r.message}", file=sys.stderr)
+    if interrupted:
+        print(f"interrupted: {interrupted} submission(s) not graded (flag 'interrupted'); nothing recorded in the "
+              "gradebook", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if args.gradebook:
         from autograder.gradebook import course_directory, record
         coursedir = course_directory(root, args.db)

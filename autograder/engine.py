@@ -15,6 +15,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -128,6 +129,8 @@ class KernelSupply:
         self.config, self.setup = config, setup
         self.runtime_dir = tempfile.mkdtemp(prefix="agrt")
         self._spare = None
+        self.stop = threading.Event()  # set when the whole run is interrupted: no new kernels, no more cells
+        self._started = []  # every kernel handed out, so that stop_all() can end the running ones
 
     def _new(self, scratch=None):
         scratch = Path(scratch or tempfile.mkdtemp(prefix="ag-", dir=self.config.scratch_dir))
@@ -139,6 +142,7 @@ class KernelSupply:
             kernel.kill()
             shutil.rmtree(scratch, ignore_errors=True)
             raise
+        self._started = [k for k in self._started if k.alive] + [kernel]
         return kernel, scratch
 
     def prime(self):
@@ -161,6 +165,12 @@ class KernelSupply:
         """A new kernel in the same scratch folder (after a crash)."""
         return self._new(scratch)[0]
 
+    def stop_all(self):
+        """Interrupt the run: kill this supply's kernels; the sessions using them give up."""
+        self.stop.set()
+        for kernel in list(self._started):
+            kernel.kill_process()
+
     def close(self):
         if self._spare:
             kernel, scratch = self._spare
@@ -177,14 +187,17 @@ class KernelSupply:
 class Session:
     """Runs cells in order; after a crash, a new kernel replays the cells that ran before, then goes on."""
 
-    def __init__(self, kernel, restart, config, deadline):
+    def __init__(self, kernel, restart, config, deadline, stop=None):
         self.kernel, self._restart_fn, self.config, self.deadline = kernel, restart, config, deadline
+        self.stop = stop
         self.history = []  # code that ran to completion (ok or error): replayed after a restart
         self.restarts = 0
         self.gave_up = None  # reason, once the session stopped running code
 
     def run(self, code, *, replay=True):
         """A CellRun, or None when nothing runs any more (see ``gave_up``)."""
+        if self.gave_up is None and self.stop is not None and self.stop.is_set():
+            self.gave_up = "grading was interrupted"
         if self.gave_up is None and self.deadline is not None and time.monotonic() > self.deadline:
             self.gave_up = f"the submission used up its time budget of {self.config.notebook_timeout:g} s"
         if self.gave_up is None and not self.kernel.alive and not self._restart():
@@ -423,7 +436,7 @@ def grade_submission(assignment, student_id, notebook_path, supply, config, seed
 
     kernel, scratch = supply.take(ahead)
     deadline = start + config.notebook_timeout if config.notebook_timeout else None
-    session = Session(kernel, lambda: supply.restart(scratch), config, deadline)
+    session = Session(kernel, lambda: supply.restart(scratch), config, deadline, supply.stop)
     try:
         if not _copy_files([extra_files_dir, assignment.folder], scratch, config.max_copy_bytes):
             flags.append("extra-files-too-large")

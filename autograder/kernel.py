@@ -196,6 +196,7 @@ class Kernel:
         self._dir = None
         self._setup_id = None
         self._ready = False
+        self._killed = False
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
@@ -289,13 +290,24 @@ class Kernel:
             except ProcessLookupError:
                 pass
 
+    def _killpg(self):
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def kill_process(self):
+        """SIGKILL the kernel's process group if the kernel still runs (safe from another thread: a running child
+        keeps its pid, so no other process can be hit); the owner still calls kill() to clean up."""
+        if self.process is not None and self.process.poll() is None:
+            self._killpg()
+
     def kill(self):
         """Kill the kernel and everything in its process group; release sockets and files. Safe to call twice."""
         if self.process is not None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            if not self._killed:  # also when the kernel itself already died: its children are in the group
+                self._killpg()
+                self._killed = True
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:

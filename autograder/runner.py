@@ -36,7 +36,8 @@ def grade_many(assignment, submissions, config, seed, *, workers=None, on_result
     """Grade ``submissions`` (discover.Submission list); returns SubmissionResults in the same order.
 
     ``on_result(result)`` is called in the calling thread as each one finishes (write files as you go).
-    Raises KernelStartError before grading anything when no kernel can be started at all.
+    Raises KernelStartError before grading anything when no kernel can be started at all. On Ctrl-C, running
+    kernels are killed and every submission not graded yet gets an ``interrupted`` error row.
     """
     workers = max(1, min(workers or default_workers(), max(1, len(submissions))))
     results = [None] * len(submissions)
@@ -54,6 +55,7 @@ def grade_many(assignment, submissions, config, seed, *, workers=None, on_result
     if not pending:
         return results
 
+    interrupted = False
     setup = setup_code(assignment.warm_imports(), config.kernel_setup)
     supplies = [KernelSupply(config, setup) for _ in range(min(workers, len(pending)))]
     free = queue.Queue()
@@ -92,13 +94,27 @@ def grade_many(assignment, submissions, config, seed, *, workers=None, on_result
         bar = _progress(len(pending), progress)
         with ThreadPoolExecutor(max_workers=len(supplies), thread_name_prefix="grader") as pool:
             futures = [pool.submit(work, index) for index in pending]
-            for future in as_completed(futures):
-                index, result = future.result()
-                results[index] = result
-                if on_result:
-                    on_result(result)
-                bar.update(1)
+            try:
+                for future in as_completed(futures):
+                    index, result = future.result()
+                    results[index] = result
+                    if on_result:
+                        on_result(result)
+                    bar.update(1)
+            except KeyboardInterrupt:  # stop at once: cancel what has not started, kill what runs
+                for future in futures:
+                    future.cancel()
+                for supply in supplies:
+                    supply.stop_all()
+                interrupted = True
         bar.close()
+        if interrupted:
+            for index in pending:
+                if results[index] is None or "gave-up" in results[index].flags:
+                    results[index] = error_result(submissions[index].student_id, assignment, "interrupted",
+                                                  "grading was interrupted before this submission was graded")
+                    if on_result:
+                        on_result(results[index])
     finally:
         for supply in supplies:
             supply.close()

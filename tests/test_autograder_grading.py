@@ -295,3 +295,33 @@ def test_gradescope_zip_runs_against_a_fake_autograder_root(tmp_path):
     statuses = {t["name"].split()[0]: (t["status"], t["score"], t["max_score"]) for t in data["tests"]}
     assert statuses == {"test_gru_update": ("passed", 2, 2), "test_memory_half_life": ("failed", 0, 2)}
     assert "upside down" in next(t["output"] for t in data["tests"] if t["status"] == "failed")
+
+
+def test_ctrl_c_stops_at_once_and_still_writes_every_row(course, tmp_path):
+    started = tmp_path / "started"
+    sleeper = f"def square(x):\n    return x * x\nopen({str(started)!r}, 'w').close()\nimport time\ntime.sleep(120)"
+    folder = tmp_path / "submissions"
+    syn.write(answered(course, {**syn.CORRECT, "square": sleeper}), folder / "sleeper" / f"{syn.NOTEBOOK}.ipynb")
+    for student in ("later1", "later2"):
+        syn.write(released(course), folder / student / f"{syn.NOTEBOOK}.ipynb")
+    out = tmp_path / "out"
+    argv = ["grade", syn.ASSIGNMENT, str(folder), "--out", str(out), "--root", str(course), "--timeout", "300",
+            "--workers", "1", "--kernel-setup", str(course / "kernel_setup.py"), "--quiet"]
+    grader = ("import sys, autograder_synthetic\nautograder_synthetic.register()\n"
+              f"from autograder.cli import main\nsys.exit(main({argv!r}))")  # the grader's process knows the items
+    process = subprocess.Popen([sys.executable, "-c", grader], cwd=course, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(Path(syn.__file__).parent)})
+    try:
+        for _ in range(1200):  # the sleeping cell has started (at most two minutes under load)
+            if started.exists() or process.poll() is not None:
+                break
+            __import__("time").sleep(0.1)
+        assert started.exists(), process.stderr.read() if process.poll() is not None else "not started"
+        process.send_signal(__import__("signal").SIGINT)
+        _, stderr = process.communicate(timeout=60)  # far less than the 120 s sleep or the 300 s timeout
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    table = rows(out)
+    assert sorted(table) == ["later1", "later2", "sleeper"]
+    assert table["sleeper"]["status"] == "error" and table["sleeper"]["flags"] == "interrupted"
