@@ -348,8 +348,8 @@ def _copy_files(source_dirs, scratch, max_bytes):
     for folder in source_dirs:
         if folder is None:
             continue
-        files = [p for p in Path(folder).rglob("*") if p.is_file() and p.suffix != ".ipynb"
-                 and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+        files = [p for p in Path(folder).rglob("*") if p.is_file() and not p.is_symlink() and p.suffix != ".ipynb"
+                 and not any(part.startswith(".") for part in p.relative_to(folder).parts)]  # links could leak
         if sum(p.stat().st_size for p in files) > max_bytes:
             return False
         for path in files:

@@ -363,3 +363,17 @@ def test_gradebook_url_comes_from_the_course_config(course):
     assert coursedir.db_url == f"sqlite:///{course.resolve() / 'autograder' / 'gradebook.db'}"
     assert coursedir.course_id == "gru-course"
     assert course_directory(course, "sqlite:///elsewhere.db").db_url == "sqlite:///elsewhere.db"
+
+
+def test_only_regular_files_are_copied_next_to_the_notebook(tmp_path):
+    from autograder.engine import _copy_files
+    student = tmp_path / "student"
+    (student / "data").mkdir(parents=True)
+    (student / "data" / "x.csv").write_text("1,2")
+    (student / "notebook.ipynb").write_text("{}")
+    (student / "secret").symlink_to("/etc/hostname")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    assert _copy_files([student], scratch, 10**6)
+    assert sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*")) == ["data", "data/x.csv"]
+    assert not _copy_files([student], scratch, 2)
