@@ -1,7 +1,7 @@
 """The browser checks fail when the course is broken: deliberately broken copies of a course notebook (a cell that
-raises, a figure that is not shown, sliders that redraw nothing), a student notebook that Validate must reject, and
-a server whose nbgrader configuration cannot see the course nor release it. Each check returns problems; these tests assert that
-the problems name what was broken."""
+raises, a figure that is not shown, sliders that redraw nothing, an exercise without its stub), a student notebook
+that Validate must reject, and a server whose nbgrader configuration can neither see nor release the course.
+Each check returns problems; these tests assert that the problems name what was broken."""
 
 import copy
 
