@@ -27,6 +27,9 @@ c.CourseDirectory.db_url = f"sqlite:///{HERE / 'gradebook.db'}"
 
 # A writable exchange for nbgrader's assignment list (release/fetch/submit); override with NBGRADER_EXCHANGE.
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", str(HERE / "exchange"))
+# nbgrader only creates it on the first release, but the formgrader offers no Release button and the assignment
+# list shows an error while it is missing: create it up front.
+os.makedirs(c.Exchange.root, exist_ok=True)
 c.Exchange.path_includes_course = True
 
 # Student notebooks: solution regions become this stub, so an untouched notebook scores zero, not an error.
