@@ -1,6 +1,7 @@
 """How gradients flow back through time in torch's recurrent layers (梯度消失 / 梯度爆炸). Notebook 06.
 
-- :func:`state_gradient_norms` measures ||dL/dh_t|| for every step t of an nn.RNN, nn.LSTM or nn.GRU;
+- :func:`state_gradient_norms` measures ||dL/dh_t|| for every step t of an nn.RNN, nn.LSTM or nn.GRU, through
+  :func:`unrolled_states`, which runs the layer one step at a time;
 - :func:`set_memory_gate_bias` shifts the gate that decides how much of the old state is kept (the GRU's update gate
   更新门, the LSTM's forget gate 遗忘门), the usual initialisation trick against vanishing gradients.
 
@@ -29,6 +30,44 @@ def _kind(module):
     return kind
 
 
+def unrolled_states(model, xs, h0=None, *, detach=False):
+    """Run a torch recurrent layer one step at a time, so that every state is a tensor of its own for autograd.
+
+    The full-sequence call ``model(xs)`` computes the same states inside one operation and never exposes them;
+    here each step's hidden state (and the LSTM's cell state) is a separate tensor with ``retain_grad()``, so its
+    ``.grad`` is kept after a backward pass.
+
+    Inputs:
+    - model: a single-layer, unidirectional nn.RNN, nn.LSTM or nn.GRU with batch_first=False
+    - xs: (T, B, I) tensor of the model's dtype
+    - h0: (1, B, H) initial hidden state, zeros if None; the LSTM's cell state starts at zero
+    - detach: cut the graph between steps (no gradient flows from step t + 1 back to step t)
+
+    Returns (hs, cs): lists of T tensors (1, B, H); hs[t] is the hidden state after reading xs[t], cs the LSTM's
+    cell states ([] for the RNN and the GRU).
+    """
+    import torch
+
+    kind = _kind(model)
+    if not isinstance(xs, torch.Tensor) or xs.dim() != 3:
+        raise ValueError(f"xs must be a (T, B, I) tensor, got {type(xs).__name__} of shape {tuple(np.shape(xs))}")
+    T, B, _ = xs.shape
+    h = xs.new_zeros(1, B, model.hidden_size) if h0 is None else h0
+    state = (h, xs.new_zeros(1, B, model.hidden_size)) if kind == "lstm" else h
+    hs, cs = [], []
+    for t in range(T):
+        if detach and t > 0:
+            state = tuple(s.detach() for s in state) if kind == "lstm" else state.detach()
+        _, state = model(xs[t:t + 1], state)
+        h = state[0] if kind == "lstm" else state
+        h.retain_grad()
+        hs.append(h)
+        if kind == "lstm":
+            state[1].retain_grad()
+            cs.append(state[1])
+    return hs, cs
+
+
 def state_gradient_norms(model, xs):
     """||dL/dh_t|| for t = 0..T-1, where h_t (B, H) is the hidden state after reading xs[t] and L = h_{T-1}.sum().
 
@@ -40,24 +79,8 @@ def state_gradient_norms(model, xs):
     sqrt(B * H) since dL/dh_{T-1} is all ones; norms[t] for t < T-1 shows how much of that reaches step t.
     For the LSTM, h_t is the hidden state (the output), not the cell state c_t: dL/dh_t is the gradient on the
     tensor h_t, which reaches the future only through the gates of the later steps.
-
-    The model runs one step at a time so that each h_t is a tensor of its own whose gradient can be kept
-    (``retain_grad``); the full-sequence call computes the same states but never exposes them to autograd.
     """
-    import torch
-
-    kind = _kind(model)
-    if not isinstance(xs, torch.Tensor) or xs.dim() != 3:
-        raise ValueError(f"xs must be a (T, B, I) tensor, got {type(xs).__name__} of shape {tuple(np.shape(xs))}")
-    T, B, _ = xs.shape
-    h = xs.new_zeros(1, B, model.hidden_size)
-    state = (h, xs.new_zeros(1, B, model.hidden_size)) if kind == "lstm" else h
-    hidden_states = []
-    for t in range(T):
-        _, state = model(xs[t:t + 1], state)
-        h = state[0] if kind == "lstm" else state
-        h.retain_grad()
-        hidden_states.append(h)
+    hidden_states, _ = unrolled_states(model, xs)
     hidden_states[-1].sum().backward()
     return np.array([h.grad.norm().item() for h in hidden_states], dtype=np.float64)
 

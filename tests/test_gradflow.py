@@ -89,3 +89,22 @@ def test_bad_modules_are_refused_with_a_reason():
         state_gradient_norms(torch.nn.Linear(2, 3), torch.zeros(4, 1, 2))
     with pytest.raises(ValueError, match="\\(T, B, I\\) tensor"):
         state_gradient_norms(torch.nn.GRU(2, 3), np.zeros((4, 1, 2)))
+
+
+def test_unrolled_states_equal_the_full_sequence_call_and_start_from_h0():
+    from coursekit.gradflow import unrolled_states
+
+    torch.manual_seed(3)
+    xs = torch.randn(6, 2, 3, dtype=torch.float64)
+    for cls in (torch.nn.RNN, torch.nn.GRU, torch.nn.LSTM):
+        module = cls(3, 4).double()
+        h0 = torch.randn(1, 2, 4, dtype=torch.float64)
+        hs, cs = unrolled_states(module, xs, h0)
+        state = (h0, torch.zeros_like(h0)) if cls is torch.nn.LSTM else h0
+        output, _ = module(xs, state)
+        assert len(hs) == 6 and torch.allclose(torch.cat(hs), output, rtol=1e-12, atol=1e-12)
+        assert len(cs) == (6 if cls is torch.nn.LSTM else 0)
+        # detach=True: the last state's gradient reaches no earlier state
+        hs, _ = unrolled_states(module, xs, h0, detach=True)
+        hs[-1].sum().backward()
+        assert all(h.grad is None for h in hs[:-1])

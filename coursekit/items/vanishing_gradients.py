@@ -14,7 +14,7 @@ torch is imported inside the functions that need it, so importing this module im
 import numpy as np
 
 from coursekit.checking import Case, Item
-from coursekit.gradflow import state_gradient_norms
+from coursekit.gradflow import state_gradient_norms, unrolled_states
 from coursekit.items.cases import F32
 
 ASSIGNMENT = "06-vanishing-gradients"
@@ -76,24 +76,10 @@ def _state_gradients(kind, weights, xs, *, loss="last", detach=False):
     loss: "last" (h_{T-1}.sum()), "mean" (h_{T-1}.mean()) or "all" (the sum of every h_t).
     detach: cut the graph between steps, as if the state were detached every step.
     """
-    import torch
-
     model, x = build_model(kind, weights, xs)
     x = x.clone().requires_grad_(True)
-    T, B, _ = x.shape
-    h0 = x.new_zeros(1, B, model.hidden_size, requires_grad=True)
-    state = (h0, x.new_zeros(1, B, model.hidden_size)) if kind == "lstm" else h0
-    hs, cs = [], []
-    for t in range(T):
-        if detach and t > 0:
-            state = tuple(s.detach() for s in state) if kind == "lstm" else state.detach()
-        _, state = model(x[t:t + 1], state)
-        h = state[0] if kind == "lstm" else state
-        h.retain_grad()
-        hs.append(h)
-        if kind == "lstm":
-            state[1].retain_grad()
-            cs.append(state[1])
+    h0 = x.new_zeros(1, x.shape[1], model.hidden_size, requires_grad=True)
+    hs, cs = unrolled_states(model, x, h0, detach=detach)
     total = {"last": hs[-1].sum(), "mean": hs[-1].mean(), "all": sum(h.sum() for h in hs)}[loss]
     total.backward()
 
