@@ -60,8 +60,9 @@ def kernel_command(connection_file, limits=KernelLimits(), prefix=()):
                         ("--fsize", limits.file_size), ("--nproc", limits.extra_processes)):
         if value is not None:
             options += [flag, str(int(value))]
+    # No IPython history: kernels must not share (or read) a history database.
     return [*prefix, sys.executable, "-I", str(LAUNCHER), *options, "--",
-            sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file)]
+            sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file), "--HistoryManager.enabled=False"]
 
 
 def kernel_env(cwd, extra=None):
@@ -207,9 +208,10 @@ class Kernel:
             os.path.join(self._dir, "kernel.json"), ip=os.path.join(self._dir, "s"), transport="ipc",
             key=secrets.token_hex(32).encode())
         self._stderr = open(os.path.join(self._dir, "stderr.log"), "wb")
+        # A private IPython folder: no startup scripts or profile of the grader's user run in a grading kernel.
+        env = kernel_env(self.cwd, {"IPYTHONDIR": os.path.join(self._dir, "ipython"), **self.extra_env})
         self.process = subprocess.Popen(
-            kernel_command(connection_file, self.limits, self.prefix), cwd=self.cwd,
-            env=kernel_env(self.cwd, self.extra_env), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            kernel_command(connection_file, self.limits, self.prefix), cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=self._stderr, start_new_session=True)  # own process group: killpg reaches its children
         self.client = BlockingKernelClient(context=zmq.Context.instance())
         self.client.load_connection_info(info)

@@ -28,6 +28,15 @@ def test_runs_in_the_scratch_folder_and_reports_errors(start, tmp_path):
     assert run.outputs[0]["text"].strip() == str(tmp_path)
 
 
+def test_the_graders_ipython_profile_is_not_used(start, tmp_path, monkeypatch):
+    profile = tmp_path / "ipython-of-the-grader"
+    (profile / "profile_default" / "startup").mkdir(parents=True)
+    (profile / "profile_default" / "startup" / "00-leak.py").write_text("LEAKED = True")
+    monkeypatch.setenv("IPYTHONDIR", str(profile))
+    run = start().run("print('LEAKED' in globals(), get_ipython().history_manager.enabled)")
+    assert run.outputs[0]["text"] == "False False\n"
+
+
 def test_interrupt_stops_an_ordinary_endless_loop_and_the_kernel_lives_on(start):
     kernel = start()
     run = kernel.run("while True:\n    pass", timeout=1, grace=10)

@@ -342,7 +342,7 @@ def test_every_kernel_starts_through_the_prefix_and_the_launcher():
     command = kernel_command("/tmp/k.json", KernelLimits(address_space=2**30, cpu_seconds=None), ("bwrap", "--"))
     assert command[:2] == ["bwrap", "--"] and str(LAUNCHER) in command
     assert command[command.index("--as") + 1] == str(2**30) and "--cpu" not in command
-    assert command[-3:] == ["ipykernel_launcher", "-f", "/tmp/k.json"]
+    assert command[-4:-1] == ["ipykernel_launcher", "-f", "/tmp/k.json"]
 
 
 def test_launcher_applies_the_limits():
