@@ -70,7 +70,7 @@ def cmd_grade(args):
                 print(f"error: {exc}", file=sys.stderr)
                 return EXIT_UNUSABLE
             source = unpacked
-        submissions = find_submissions(source, assignment.name, assignment.notebook_name)
+        submissions = find_submissions(source, assignment.name, assignment.notebook_name, exclude=[out])
         if not submissions:
             print(f"error: no submissions found in {args.submissions}", file=sys.stderr)
             return EXIT_UNUSABLE

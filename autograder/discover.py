@@ -92,12 +92,14 @@ def _pick_notebook(folder, notebook_name, assignment):
                                                f"{', '.join(p.name for p in candidates[:5])}")
 
 
-def find_submissions(root, assignment, notebook_name):
-    """Every submission under ``root`` (a folder; unpack zips first with :func:`extract_zip`), sorted by id."""
+def find_submissions(root, assignment, notebook_name, exclude=()):
+    """Every submission under ``root`` (a folder; unpack zips first with :func:`extract_zip`), sorted by id.
+    Folders in ``exclude`` (e.g. the grader's own output folder) are skipped."""
     root = _unwrap(Path(root), assignment)
+    excluded = {Path(p).resolve() for p in exclude}
     found = []
     for entry in sorted(root.iterdir()):
-        if not _visible(entry):
+        if not _visible(entry) or entry.resolve() in excluded:
             continue
         if entry.is_file() and entry.suffix == ".ipynb":
             found.append(Submission(entry.stem, entry, None))

@@ -1,16 +1,19 @@
 """Grading throughput: serial ``nbgrader autograde`` against ``python -m autograder grade --workers 2``.
 
 The same submissions of 02-gru-numpy (a realistic mix: half solved, three in ten with one broken function, two in
-ten blank) are graded by both, in a temporary copy of the course, one after the other in the same run. Prints
-seconds per submission and the throughput ratio, and fails if any submission gets a different score.
+ten blank) are graded by both, in a temporary copy of the course. The submissions are split into batches and the
+two graders alternate batch by batch (and which one goes first), so that a change in the machine's load during the
+run hits both alike. Prints wall seconds and CPU seconds (the whole process tree: graders and kernels) per
+submission and the throughput ratio, and fails if any submission gets a different score.
 
-    /tmp/venv/bin/python benchmarks/bench_autograder.py          # 40 submissions
+    /tmp/venv/bin/python benchmarks/bench_autograder.py          # 40 submissions in 4 batches
     /tmp/venv/bin/python benchmarks/bench_autograder.py --n 8    # a quick look
 """
 
 import argparse
 import csv
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -36,6 +39,16 @@ def _env():
     return {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
 
 
+def _timed(command, cwd):
+    """(wall seconds, CPU seconds of the finished process tree) of running ``command``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=_env(), check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def make_course(root):
     """A temporary course root with 02-gru-numpy released by nbgrader *with* the gradebook (autograde needs it)."""
     shutil.copytree(REPO / "solutions" / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
@@ -46,85 +59,100 @@ def make_course(root):
     return load_assignment(root, ASSIGNMENT)
 
 
-def make_submissions(root, assignment, n):
-    """``n`` notebooks: per ten, 5 solved, 3 with one broken function (each item in turn), 2 blank."""
+def make_submissions(root, assignment, n, batches):
+    """``n`` notebooks: per ten, 5 solved, 3 with one broken function (each item in turn), 2 blank; student ids
+    start with their batch (b0-, b1-, ...)."""
     released = nbformat.read(root / "course" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
     solved = corpus.solved(released, assignment.notebook)
     tests = list(assignment.tests.items())
     pattern = ["solved"] * 5 + ["broken"] * 3 + ["blank"] * 2
     notebooks, broken = {}, 0
     for i in range(n):
-        kind = pattern[i % len(pattern)]
+        kind, batch = pattern[i % len(pattern)], i % batches
         if kind == "broken":
             gid, item = tests[broken % len(tests)]
             broken += 1
-            notebooks[f"s{i:03d}-broken-{item.target}"] = corpus.broken(solved, gid, item.target)
+            notebooks[f"b{batch}-s{i:03d}-broken-{item.target}"] = corpus.broken(solved, gid, item.target)
         else:
-            notebooks[f"s{i:03d}-{kind}"] = solved if kind == "solved" else released
+            notebooks[f"b{batch}-s{i:03d}-{kind}"] = solved if kind == "solved" else released
     return notebooks
 
 
-def run_nbgrader(root, notebooks):
+def run_nbgrader(root, notebooks, batch):
     for student, notebook in notebooks.items():
         folder = root / "autograder" / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
         nbformat.write(notebook, folder / f"{NOTEBOOK}.ipynb")
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT], cwd=root / "autograder",
-                   env=_env(), check=True, capture_output=True)
-    seconds = time.perf_counter() - start
+    return _timed([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, f"--student=b{batch}-*"],
+                  root / "autograder")
+
+
+def nbgrader_scores(root, students):
     from nbgrader.api import Gradebook
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with Gradebook(f"sqlite:///{root / 'autograder' / 'gradebook.db'}", "gru-course") as gb:
-            scores = {}
-            for student in notebooks:
-                submission = gb.find_submission(ASSIGNMENT, student)
-                scores[student] = sum(grade.auto_score or 0.0 for notebook in submission.notebooks
-                                      for grade in notebook.grades)
-    return seconds, scores
+            return {student: sum(grade.auto_score or 0.0 for notebook in gb.find_submission(ASSIGNMENT, student)
+                                 .notebooks for grade in notebook.grades) for student in students}
 
 
-def run_autograder(root, notebooks, workers):
-    submissions, out = root / "ours" / "submissions", root / "ours" / "out"
+def run_autograder(root, notebooks, batch, workers):
+    submissions, out = root / "ours" / f"b{batch}", root / "ours" / f"out-b{batch}"
     for student, notebook in notebooks.items():
         (submissions / student).mkdir(parents=True)
         nbformat.write(notebook, submissions / student / f"{NOTEBOOK}.ipynb")
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(submissions), "--out", str(out),
-                    "--root", str(root), "--workers", str(workers), "--quiet"], cwd=REPO, env=_env(), check=True,
-                   capture_output=True)
-    seconds = time.perf_counter() - start
-    with open(out / "grades.csv") as file:
-        rows = list(csv.DictReader(file))
-    return seconds, {row["student_id"]: float(row["score"]) for row in rows}, {r["student_id"]: r for r in rows}
+    return _timed([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(submissions), "--out", str(out),
+                   "--root", str(root), "--workers", str(workers), "--quiet"], REPO)
+
+
+def our_rows(root, batches):
+    rows = {}
+    for batch in range(batches):
+        with open(root / "ours" / f"out-b{batch}" / "grades.csv") as file:
+            rows.update({row["student_id"]: row for row in csv.DictReader(file)})
+    return rows
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=40, help="number of submissions (default 40)")
+    parser.add_argument("--batches", type=int, default=0, help="alternating batches (default: one per 10)")
     parser.add_argument("--workers", type=int, default=2, help="workers of our grader (default 2)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary course folder")
     args = parser.parse_args()
     if not (REPO / "solutions" / ASSIGNMENT).is_dir():
         sys.exit(f"solutions/{ASSIGNMENT} does not exist yet")
+    batches = args.batches or max(1, args.n // 10)
     root = Path(tempfile.mkdtemp(prefix="bench-autograder-"))
     try:
         assignment = make_course(root)
-        notebooks = make_submissions(root, assignment, args.n)
-        print(f"{args.n} submissions of {ASSIGNMENT} ({os.cpu_count()} cores; course copy in {root})", flush=True)
-        ours_s, ours, rows = run_autograder(root, notebooks, args.workers)
-        print(f"  autograder done in {ours_s:.1f} s", flush=True)
-        nb_s, nbg = run_nbgrader(root, notebooks)
-        print(f"  nbgrader done in {nb_s:.1f} s", flush=True)
+        notebooks = make_submissions(root, assignment, args.n, batches)
+        print(f"{args.n} submissions of {ASSIGNMENT} in {batches} batch(es); {os.cpu_count()} cores; "
+              f"load average {os.getloadavg()[0]:.1f} at the start", flush=True)
+        totals = {"nbgrader": [0.0, 0.0], "ours": [0.0, 0.0]}
+        for batch in range(batches):
+            mine = {s: nb for s, nb in notebooks.items() if s.startswith(f"b{batch}-")}
+            runs = [("ours", lambda: run_autograder(root, mine, batch, args.workers)),
+                    ("nbgrader", lambda: run_nbgrader(root, mine, batch))]
+            for name, run in runs if batch % 2 == 0 else runs[::-1]:
+                wall, cpu = run()
+                totals[name][0] += wall
+                totals[name][1] += cpu
+                print(f"  batch {batch}: {name:<8} {len(mine)} submissions in {wall:6.1f} s (CPU {cpu:6.1f} s)",
+                      flush=True)
+        rows = our_rows(root, batches)
+        ours = {student: float(row["score"]) for student, row in rows.items()}
+        nbg = nbgrader_scores(root, notebooks)
 
-        print(f"\n{'grader':<40}{'total s':>10}{'s/submission':>15}{'throughput':>12}")
-        print(f"{'nbgrader autograde (serial)':<40}{nb_s:>10.1f}{nb_s / args.n:>15.2f}{1.0:>11.2f}x")
-        print(f"{f'python -m autograder grade --workers {args.workers}':<40}{ours_s:>10.1f}"
-              f"{ours_s / args.n:>15.2f}{nb_s / ours_s:>11.2f}x")
+        (nb_s, nb_cpu), (ours_s, ours_cpu), n = totals["nbgrader"], totals["ours"], args.n
+        print(f"\n{'grader':<40}{'wall s':>8}{'s/submission':>14}{'CPU s/submission':>18}{'throughput':>12}")
+        print(f"{'nbgrader autograde (serial)':<40}{nb_s:>8.1f}{nb_s / n:>14.2f}{nb_cpu / n:>18.2f}{1.0:>11.2f}x")
+        print(f"{f'python -m autograder grade --workers {args.workers}':<40}{ours_s:>8.1f}{ours_s / n:>14.2f}"
+              f"{ours_cpu / n:>18.2f}{nb_s / ours_s:>11.2f}x")
         differ = {s: (nbg[s], ours.get(s)) for s in notebooks if ours.get(s) != nbg[s]}
-        statuses = {row["status"] for row in rows.values()}
-        print(f"\nscores: {len(notebooks) - len(differ)}/{len(notebooks)} equal; our statuses: {sorted(statuses)}")
+        statuses = sorted({row["status"] for row in rows.values()})
+        print(f"\nscores: {len(notebooks) - len(differ)}/{len(notebooks)} equal; our statuses: {statuses}; "
+              f"load average {os.getloadavg()[0]:.1f} at the end")
         if differ:
             for student, (theirs, mine) in differ.items():
                 print(f"  {student}: nbgrader {theirs} vs autograder {mine} ({rows.get(student, {}).get('flags')})")

@@ -280,6 +280,13 @@ def test_flat_layout_with_renamed_and_missing_notebooks(tmp_path):
     assert found["erin"].notebook.name == "erin.ipynb"
 
 
+def test_the_output_folder_inside_the_submissions_is_not_a_student(tmp_path):
+    _nb(tmp_path / "alice" / "synthetic.ipynb")
+    _nb(tmp_path / "out" / "executed" / "alice.ipynb")
+    found = find_submissions(tmp_path, syn.ASSIGNMENT, syn.NOTEBOOK, exclude=[tmp_path / "out"])
+    assert [s.student_id for s in found] == ["alice"]
+
+
 def test_nbgrader_layout_with_timestamp(tmp_path):
     folder = tmp_path / "submitted" / "alice" / syn.ASSIGNMENT
     _nb(folder / "synthetic.ipynb")
