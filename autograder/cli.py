@@ -24,6 +24,12 @@ def _config(args, **extra):
         options["kernel_setup"] = Path(args.kernel_setup).read_text()
     if getattr(args, "memory_mb", None) is not None:
         options["limits"] = KernelLimits(address_space=args.memory_mb * 2**20 if args.memory_mb else None)
+    if getattr(args, "no_policy", False):
+        options["policy"] = False
+    if "sandbox" not in extra:  # raises sandbox.SandboxUnavailable for --sandbox bwrap where it cannot work
+        from autograder.sandbox import detect
+        sandbox, note = detect(getattr(args, "sandbox", "auto"), hidden=[Path(args.root)])
+        extra = {**extra, "sandbox": sandbox, "sandbox_note": note}
     return GradingConfig(**options, **extra)
 
 
@@ -37,6 +43,11 @@ def _add_run_options(parser):
                         help="address space of each kernel in MiB; 0 for no limit (default 4096)")
     parser.add_argument("--kernel-setup", metavar="FILE",
                         help="trusted Python file run in every kernel before the learner's code")
+    parser.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                        help="isolate kernels with bubblewrap: auto (when it works here, the default), bwrap "
+                             "(required: exit 2 without it) or none")
+    parser.add_argument("--no-policy", action="store_true",
+                        help="do not review the learner's code for forbidden shortcuts and attacks (policy flags)")
 
 
 def cmd_grade(args):
@@ -58,6 +69,13 @@ def cmd_grade(args):
     if not source.exists():
         print(f"error: {source} does not exist", file=sys.stderr)
         return EXIT_UNUSABLE
+    from autograder.sandbox import SandboxUnavailable
+    try:
+        config = _config(args)
+    except SandboxUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    print(config.sandbox_note, file=sys.stderr)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     unpacked = None
@@ -80,7 +98,7 @@ def cmd_grade(args):
               + (f", {assignment.manual_max:g} more graded by hand" if assignment.manual else ""), file=sys.stderr)
         start = time.monotonic()
         try:
-            results = grade_many(assignment, submissions, _config(args), draw_secret(), workers=workers,
+            results = grade_many(assignment, submissions, config, draw_secret(), workers=workers,
                                  on_result=lambda r: write_submission(out, r), progress=not args.quiet)
         except KernelStartError as exc:
             print(f"error: cannot start a grading kernel: {exc}", file=sys.stderr)
@@ -113,10 +131,11 @@ def cmd_grade(args):
 def cmd_check(args):
     from autograder.kernel import KernelStartError
     from autograder.selfcheck import report, self_check
+    from autograder.sandbox import SandboxUnavailable
     from autograder.submission import SubmissionError
     try:
         check = self_check(args.notebook, _config(args))
-    except (SubmissionError, ValueError, FileNotFoundError, KernelStartError) as exc:
+    except (SubmissionError, ValueError, FileNotFoundError, KernelStartError, SandboxUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     print(report(check))

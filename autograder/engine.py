@@ -1,9 +1,11 @@
 """Grade one submission: run the learner's code in a fresh kernel, judge each item in the grader's own process.
 
 For every autograded test cell the kernel runs a tiny snippet instead of the cell: it calls
-``coursekit.checking.run_item`` with a secret seed and writes the packed outcomes (plain data, no pickles) to a
-file whose name the grader chose. The grader unpacks that file and calls ``judge`` itself, so the score never
-comes from code the learner could have changed; the judge's message is the feedback for that test.
+``coursekit.checking.run_item`` with that item's secret seed and publishes the packed outcomes (plain data, no
+pickles) on the kernel's output channel. The grader decodes them strictly (``checkdata``) and calls ``judge``
+itself, so the score never comes from code the learner could have changed; the judge's message is the feedback.
+Before anything runs, ``policy`` reviews the learner's code (forbidden shortcuts and attacks on the grader cost
+points and raise ``policy:<rule>`` flags); ``sandbox`` isolates the kernel from the machine.
 
 A cell that crashes the kernel (os._exit, segfault, out of memory) or exceeds its timeout only costs what could not
 run: the grader starts a new kernel, replays the cells that had run before (their output discarded) and
@@ -12,7 +14,6 @@ continues with the next cell.
 
 import dataclasses
 import os
-import secrets
 import shutil
 import tempfile
 import threading
@@ -22,9 +23,12 @@ from pathlib import Path
 import nbformat
 
 from autograder.assignment import cell_kind, grade_id
+from autograder.checkdata import RESULT_MIME, decode_payloads, item_seed, read_packed
 from autograder.kernel import Kernel, KernelLimits
+from autograder.policy import review
+from autograder.sandbox import STAGE_SNIPPET
 from autograder.submission import SubmissionError, merge, read_notebook
-from coursekit.checking import PUBLIC_SEED, cases_for, judge, unpack
+from coursekit.checking import PUBLIC_SEED, cases_for, judge
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +46,9 @@ class GradingConfig:
     launch_prefix: tuple = ()        # command prefix for every kernel (a sandbox wrapper)
     kernel_setup: str = ""           # trusted code run in every kernel before the learner's code
     scratch_dir: str | None = None   # where the per-submission scratch folders are created
+    sandbox: object = None           # an autograder.sandbox.Sandbox (None: kernels run on the host, rlimits only)
+    sandbox_note: str = ""           # one line saying which protections were active (summary, results files)
+    policy: bool = True              # review each submission's code (autograder/policy.py) before running it
 
 
 def draw_secret():
@@ -93,6 +100,7 @@ class SubmissionResult:
     notebook: nbformat.NotebookNode | None = None  # the executed notebook (outputs capped)
     cell_errors: list = dataclasses.field(default_factory=list)  # (cell label, "Name: message")
     timestamp: str | None = None  # when it was submitted (nbgrader's timestamp.txt), for the gradebook
+    sandbox: str = ""  # which protections were active (GradingConfig.sandbox_note)
 
 
 def error_result(student_id, assignment, flag, message, seconds=0.0):
@@ -135,7 +143,7 @@ class KernelSupply:
     def _new(self, scratch=None):
         scratch = Path(scratch or tempfile.mkdtemp(prefix="ag-", dir=self.config.scratch_dir))
         kernel = Kernel(scratch, setup_code=self.setup, limits=self.config.limits,
-                        prefix=self.config.launch_prefix, runtime_dir=self.runtime_dir)
+                        prefix=self.config.launch_prefix, runtime_dir=self.runtime_dir, sandbox=self.config.sandbox)
         try:
             kernel.start()
         except BaseException:
@@ -238,16 +246,19 @@ class Session:
 # Checking one item in the kernel, judging it here
 # ----------------------------------------------------------------------------------------------------------------
 
+# The result goes back as display data of a private MIME type on the kernel's authenticated output channel: no
+# file that the kernel (or what it left running) could swap (autograder/checkdata.py).
 _CHECK_SNIPPET = """\
 def __autograder_check():
+    import base64
     import coursekit.checking as checking, coursekit.items as items
+    from IPython.display import publish_display_data
     item = items.get({assignment!r}, {grade_id!r})
     try:
         result = checking.run_item(item, globals(), seed={seed!r}, hidden={hidden!r})
     except Exception as exc:
         result = {{"missing": False, "forbidden": [], "outcomes": [], "crash": f"{{type(exc).__name__}}: {{exc}}"}}
-    with open({path!r}, "wb") as file:
-        file.write(checking.pack(result))
+    publish_display_data({{{mime!r}: base64.b64encode(checking.pack(result)).decode("ascii")}})
 __autograder_check()
 del __autograder_check
 """
@@ -285,15 +296,28 @@ def _clean_outcomes(data):
 
 
 def judge_file(item, path, seed, hidden, max_bytes):
-    """(passed, message, flag or None) for the packed result at ``path``."""
+    """(passed, message, flag or None) for the packed result at ``path`` (see :func:`judge_data`)."""
     if not path.is_file():
         return False, f"the check of {item.target} did not produce a result", "no-result"
     size = path.stat().st_size
     if size > max_bytes:
         return False, f"{item.target} returned {size} bytes of output; more than the {max_bytes} accepted", \
             "result-too-large"
+    return judge_data(item, path.read_bytes(), seed, hidden, max_bytes)
+
+
+def judge_payloads(item, payloads, seed, hidden, max_bytes):
+    """(passed, message, flag or None) for what a check published under RESULT_MIME (one base64 payload)."""
+    data, flag, problem = decode_payloads(payloads, max_bytes)
+    if data is None:
+        return False, f"the check of {item.target} {problem}", flag
+    return judge_data(item, data, seed, hidden, max_bytes)
+
+
+def judge_data(item, packed, seed, hidden, max_bytes):
+    """(passed, message, flag or None) for packed bytes from the kernel, decoded strictly (checkdata)."""
     try:
-        data = unpack(path.read_bytes())
+        data = read_packed(packed, max_bytes)
         if isinstance(data, dict) and data.get("missing") is True:
             return False, f"{item.target} is not defined.", None
         if isinstance(data, dict) and data.get("crash") is not None:
@@ -313,26 +337,26 @@ def judge_file(item, path, seed, hidden, max_bytes):
 
 
 def check_item(session, scratch, assignment_name, gid, item, seed, hidden, config):
-    """Run ``item`` against the kernel's namespace; (passed, message, flag, ran)."""
-    result_path = Path(scratch) / f".autograder-{secrets.token_hex(8)}.npz"
+    """Run ``item`` against the kernel's namespace; (passed, message, flag, ran).
+
+    ``seed`` is an int, or a function of the grade id (grading: each item its own seed, see checkdata.item_seed),
+    so that the kernel learns an item's seed only when that item is checked."""
+    seed = seed(gid) if callable(seed) else seed
     code = _CHECK_SNIPPET.format(assignment=assignment_name, grade_id=gid, seed=seed, hidden=hidden,
-                                 path=str(result_path))
+                                 mime=RESULT_MIME)
     run = session.run(code, replay=False)
-    try:
-        if run is None:
-            return False, f"{item.target} was not checked: {session.gave_up}", "not-run", False
-        if run.status == "timeout":
-            return False, (f"checking {item.target} took longer than {config.timeout:g} s (an endless loop?); "
-                           "no points"), "timeout", False
-        if run.status == "died":
-            return False, f"the kernel died while {item.target} was being checked: {run.detail}", "crash", False
-        if run.status == "error":
-            ename, evalue = run.error
-            return False, f"the check of {item.target} stopped with {ename}: {evalue}", None, True
-        passed, message, flag = judge_file(item, result_path, seed, hidden, config.max_result_bytes)
-        return passed, message, flag, True
-    finally:
-        result_path.unlink(missing_ok=True)
+    if run is None:
+        return False, f"{item.target} was not checked: {session.gave_up}", "not-run", False
+    if run.status == "timeout":
+        return False, (f"checking {item.target} took longer than {config.timeout:g} s (an endless loop?); "
+                       "no points"), "timeout", False
+    if run.status == "died":
+        return False, f"the kernel died while {item.target} was being checked: {run.detail}", "crash", False
+    if run.status == "error":
+        ename, evalue = run.error
+        return False, f"the check of {item.target} stopped with {ename}: {evalue}", None, True
+    passed, message, flag = judge_payloads(item, run.results, seed, hidden, config.max_result_bytes)
+    return passed, message, flag, True
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -359,6 +383,20 @@ def _copy_files(source_dirs, scratch, max_bytes):
     return True
 
 
+def public_folder(assignment):
+    """The folder whose other files (data) go next to the notebook: the released course/<assignment>/ when it
+    exists, so that nothing that is only in solutions/ ever reaches a kernel."""
+    released = assignment.folder.parent.parent / "course" / assignment.name
+    return released if released.is_dir() else assignment.folder
+
+
+def stage_files(session, config):
+    """In a sandbox the kernel's working folder is private: copy the staged files into it (trusted code, kept in
+    the history so that a restarted kernel gets them again)."""
+    if config.sandbox is not None:
+        session.run(STAGE_SNIPPET)
+
+
 def _test_outputs(passed, message):
     """What the executed notebook shows in a test cell (an error output when failed, as nbgrader expects)."""
     outputs = [nbformat.v4.new_output("stream", name="stdout", text=message + "\n")]
@@ -368,9 +406,10 @@ def _test_outputs(passed, message):
     return outputs
 
 
-def run_notebook(notebook, tests, session, scratch, *, assignment_name, seed, hidden, config, flags):
+def run_notebook(notebook, tests, session, scratch, *, assignment_name, seed, hidden, config, flags, zeroed=None):
     """Execute the code cells of ``notebook`` in order; test cells (grade id -> Item in ``tests``) are checked
-    instead of run. Returns (ItemResult list, cell errors)."""
+    instead of run. ``zeroed``: grade id -> policy violation that costs the item its points whatever the check
+    says. Returns (ItemResult list, cell errors)."""
     results, cell_errors, last_error = [], [], {}
     for cell in notebook.cells:
         if cell.cell_type != "code":
@@ -384,6 +423,8 @@ def run_notebook(notebook, tests, session, scratch, *, assignment_name, seed, hi
                 message += f" Its cell {last_error[item.target]}."
             if flag:
                 flags.append(f"{flag}:{gid}")
+            if gid in (zeroed or {}):  # policy hook (autograder/policy.py): the verdict stays visible for review
+                passed, message = False, f"0 points: {zeroed[gid].message}.\nThe check itself said: {message}"
             results.append(ItemResult(gid, item.target, float(item.points), float(item.points) if passed else 0.0,
                                       passed, message, ran))
             cell.outputs, cell.execution_count = _test_outputs(passed, message), None
@@ -423,6 +464,15 @@ def grade_submission(assignment, student_id, notebook_path, supply, config, seed
         return error_result(student_id, assignment, exc.flag, str(exc), time.monotonic() - start)
     flags = list(merged.flags)
     notebook = merged.notebook
+    zeroed = {}
+    if config.policy:  # policy hook: review the learner's code before it runs (autograder/policy.py)
+        try:
+            for violation in review(assignment, merged):
+                flags.append(violation.flag)
+                for gid in violation.items:
+                    zeroed.setdefault(gid, violation)
+        except Exception:  # a bug of the review must not stop grading; the instructor sees the flag
+            flags.append("grader-error:policy")
 
     manual = []
     for cell, index in zip(notebook.cells, merged.origin):
@@ -438,11 +488,14 @@ def grade_submission(assignment, student_id, notebook_path, supply, config, seed
     deadline = start + config.notebook_timeout if config.notebook_timeout else None
     session = Session(kernel, lambda: supply.restart(scratch), config, deadline, supply.stop)
     try:
-        if not _copy_files([extra_files_dir, assignment.folder], scratch, config.max_copy_bytes):
+        if not _copy_files([extra_files_dir, public_folder(assignment)], scratch, config.max_copy_bytes):
             flags.append("extra-files-too-large")
+        stage_files(session, config)
+        # Each item its own seed, derived from the run's secret and told to the kernel only when it is checked.
+        seeds = (lambda gid: item_seed(seed, student_id, gid)) if hidden else seed
         results, cell_errors = run_notebook(notebook, assignment.tests, session, scratch,
-                                            assignment_name=assignment.name, seed=seed, hidden=hidden,
-                                            config=config, flags=flags)
+                                            assignment_name=assignment.name, seed=seeds, hidden=hidden,
+                                            config=config, flags=flags, zeroed=zeroed)
     finally:
         session.close()
         shutil.rmtree(scratch, ignore_errors=True)
@@ -455,9 +508,11 @@ def grade_submission(assignment, student_id, notebook_path, supply, config, seed
         results.append(ItemResult(gid, item.target, float(item.points), 0.0, False, "this test was not found", False))
         flags.append(f"not-run:{gid}")
     flags += [f"needs-manual-grading:{m.grade_id}" for m in manual if m.answered]
+    flags = list(dict.fromkeys(flags))  # a policy rule found twice in one cell is one flag
     incomplete = session.gave_up or any(not r.ran for r in results) or any(
         f.startswith(("timeout:", "crash:")) for f in flags)
     return SubmissionResult(
         student_id=student_id, assignment=assignment.name, status="incomplete" if incomplete else "graded",
         score=sum(r.score for r in results), max_score=assignment.autograded_max, flags=flags, tests=results,
-        manual=manual, execution_time=time.monotonic() - start, notebook=notebook, cell_errors=cell_errors)
+        manual=manual, execution_time=time.monotonic() - start, notebook=notebook, cell_errors=cell_errors,
+        sandbox=config.sandbox_note)

@@ -26,6 +26,8 @@ import zmq
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
+from autograder.checkdata import RESULT_MIME
+
 LAUNCHER = Path(__file__).with_name("launcher.py")
 
 # Environment variables a kernel inherits from the grader; everything else (tokens, credentials) is dropped.
@@ -94,6 +96,7 @@ class Outputs:
         self.limit, self.used, self.dropped = limit, 0, 0
         self.items = []
         self.error = None  # (ename, evalue) of the cell's exception, if any
+        self.results = []  # data published under RESULT_MIME (a check's packed result), never shown
 
     def stream(self, name, text):
         room = self.limit - self.used
@@ -112,6 +115,9 @@ class Outputs:
 
     def rich(self, output_type, content):
         data = content.get("data", {})
+        if RESULT_MIME in data:  # a check's result (autograder/checkdata.py): kept apart, two at most
+            self.results = self.results[:1] + [data[RESULT_MIME]]
+            return
         size = sum(_size(value) for value in data.values())
         if size > self.limit - self.used:
             self.dropped += size
@@ -162,6 +168,7 @@ class CellRun:
     seconds: float
     kernel_alive: bool
     detail: str = ""
+    results: list = dataclasses.field(default_factory=list)  # payloads published under RESULT_MIME
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -186,8 +193,10 @@ class Kernel:
     """A fresh IPython kernel in ``cwd``. ``start()`` returns at once (the setup code is queued), ``wait_ready()``
     blocks until it has run; so a worker can start its next kernel while it grades with the current one."""
 
-    def __init__(self, cwd, *, setup_code="", limits=KernelLimits(), prefix=(), env=None, runtime_dir=None):
+    def __init__(self, cwd, *, setup_code="", limits=KernelLimits(), prefix=(), env=None, runtime_dir=None,
+                 sandbox=None):
         self.cwd = Path(cwd)
+        self.sandbox = sandbox  # an autograder.sandbox.Sandbox, or None: run on the host (rlimits only)
         self.setup_code = setup_code
         self.limits, self.prefix = limits, tuple(prefix)
         self.extra_env = env or {}
@@ -210,9 +219,15 @@ class Kernel:
         self._stderr = open(os.path.join(self._dir, "stderr.log"), "wb")
         # A private IPython folder: no startup scripts or profile of the grader's user run in a grading kernel.
         env = kernel_env(self.cwd, {"IPYTHONDIR": os.path.join(self._dir, "ipython"), **self.extra_env})
-        self.process = subprocess.Popen(
-            kernel_command(connection_file, self.limits, self.prefix), cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=self._stderr, start_new_session=True)  # own process group: killpg reaches its children
+        command = kernel_command(connection_file, self.limits, self.prefix)
+        if self.sandbox is not None:  # sandbox hook (autograder/sandbox.py): same command, inside bubblewrap
+            self.process, info = self.sandbox.launch(
+                command, cwd=self.cwd, kernel_dir=self._dir, info=info, env=self.extra_env, stderr=self._stderr,
+                launcher=LAUNCHER, host_connection_file=connection_file)
+        else:
+            self.process = subprocess.Popen(
+                command, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=self._stderr, start_new_session=True)  # own process group: killpg reaches its children
         self.client = BlockingKernelClient(context=zmq.Context.instance())
         self.client.load_connection_info(info)
         self.client.start_channels(stdin=False, hb=False, control=False)
@@ -286,13 +301,17 @@ class Kernel:
         return self.process is not None and self.process.poll() is None
 
     def interrupt(self):
-        if self.alive:
+        if self.alive and hasattr(self.process, "interrupt_kernel"):  # sandboxed: signal the kernel (pid 1) itself
+            self.process.interrupt_kernel()
+        elif self.alive:
             try:
                 os.killpg(self.process.pid, signal.SIGINT)
             except ProcessLookupError:
                 pass
 
     def _killpg(self):
+        if hasattr(self.process, "kill_sandbox"):  # sandboxed: the kernel is pid 1, its death ends the sandbox
+            self.process.kill_sandbox()
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -312,6 +331,8 @@ class Kernel:
                 self._killed = True
             try:
                 self.process.wait(timeout=10)
+                if hasattr(self.process, "close_pidfd"):
+                    self.process.close_pidfd()
             except subprocess.TimeoutExpired:
                 pass
         if self.client is not None:
@@ -366,7 +387,7 @@ class Kernel:
             outputs.note(f"stopped after {timeout:g} s (interrupted)")
             return CellRun("timeout", outputs.finish(), outputs.error, seconds, True, f"timed out after {timeout:g} s")
         status = "error" if outputs.error else "ok"
-        return CellRun(status, outputs.finish(), outputs.error, seconds, True)
+        return CellRun(status, outputs.finish(), outputs.error, seconds, True, results=outputs.results)
 
     def _collect(self, iopub, msg_id, outputs, wait=0.0):
         """Read the waiting iopub messages of ``msg_id`` into ``outputs``; True once the kernel went idle."""

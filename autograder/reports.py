@@ -39,7 +39,8 @@ def results_json(result):
             "extra_data": {"student_id": result.student_id, "assignment": result.assignment,
                            "status": result.status, "max_score": _number(result.max_score),
                            "flags": result.flags,
-                           "needs_manual_grading": [m.grade_id for m in manual]}}
+                           "needs_manual_grading": [m.grade_id for m in manual],
+                           "sandbox": getattr(result, "sandbox", "")}}
 
 
 def feedback_html(result):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import coursekit.items
 from autograder.assignment import cell_kind, grade_id, notebook_imports
-from autograder.engine import KernelSupply, Session, run_notebook, setup_code, _copy_files
+from autograder.engine import KernelSupply, Session, run_notebook, setup_code, stage_files, _copy_files
 from autograder.submission import read_notebook
 from coursekit.checking import PUBLIC_SEED
 
@@ -53,6 +53,7 @@ def self_check(path, config):
     flags = []
     try:
         _copy_files([path.parent], scratch, config.max_copy_bytes)
+        stage_files(session, config)
         results, cell_errors = run_notebook(notebook, tests, session, scratch, assignment_name=assignment,
                                             seed=PUBLIC_SEED, hidden=False, config=config, flags=flags)
     finally:
