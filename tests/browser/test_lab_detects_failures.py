@@ -141,7 +141,9 @@ def blind_lab(browser_context, tmp_path_factory):
     root = copy_course(tmp_path_factory.mktemp("blind-course"))
     (root / "empty-source").mkdir()
     config = root / "autograder" / "nbgrader_config.py"
-    config.write_text(config.read_text() + '\nc.CourseDirectory.source_directory = "empty-source"\n')
+    # The course config creates its exchange folder when loaded; point this server at one that does not exist.
+    config.write_text(config.read_text() + '\nc.CourseDirectory.source_directory = "empty-source"\n'
+                      f'c.Exchange.root = {str(root / "missing-exchange")!r}\n')
     with LabServer(root, tmp_path_factory.mktemp("blind-lab"), create_exchange=False) as server:
         page = browser_context.new_page()
         open_lab(page, server, "blind")
