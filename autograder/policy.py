@@ -131,6 +131,7 @@ _SAFE_MAGICS = {"matplotlib", "time", "timeit", "precision", "pprint", "who", "w
                 "capture"}
 _ABSOLUTE = re.compile(r"^(/[^\s/]|~)\S*$")
 _PARENT = re.compile(r"(^|[/\\])\.\.([/\\]|$)")
+_GRADER_VARIABLE = re.compile(r"(NBGRADER|AUTOGRADER|JPY|JUPYTER)_[A-Z]")  # e.g. NBGRADER_EXECUTION
 
 
 @dataclasses.dataclass(frozen=True)
@@ -352,13 +353,12 @@ class _Finder(ast.NodeVisitor):
             self.add("builtins", node.id)
 
     def visit_Constant(self, node):
-        text = node.value if isinstance(node.value, str) else None
-        if text is None or id(node) in self.docstrings or len(text) > 4096:
+        text = node.value.decode("latin-1") if isinstance(node.value, bytes) else node.value
+        if not isinstance(text, str) or id(node) in self.docstrings or len(text) > 4096:
             return
         if _ABSOLUTE.match(text) or _PARENT.search(text):
             self.add("outside-path", repr(text[:80]))
-        upper = text.upper()
-        if "NBGRADER" in upper or "AUTOGRADER" in upper:
+        if _GRADER_VARIABLE.search(text):
             self.add("environment", repr(text[:80]))
         if "gradebook" in text.lower() or text.lower().endswith((".db", ".sqlite")):
             self.add("database", repr(text[:80]))
