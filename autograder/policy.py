@@ -294,8 +294,6 @@ class _Finder(ast.NodeVisitor):
     def visit_Call(self, node):
         self.called.add(id(node.func))
         func = node.func
-        if isinstance(func, ast.Name) and func.id == "get_ipython":
-            pass  # judged with the attribute it leads to (visit_Attribute), or alone below
         if _is_safe_magic(node):
             code = _magic_code(node)
             if code is not None:

@@ -17,7 +17,8 @@ from coursekit.checking import PUBLIC_SEED, call_learner, cases_for, pack, unpac
 
 
 def _result(fn=lambda x: 2 * x, seed=7):
-    return {"missing": False, "forbidden": [], "outcomes": call_learner(syn.DOUBLE, fn, cases_for(syn.DOUBLE, seed, True))}
+    outcomes = call_learner(syn.DOUBLE, fn, cases_for(syn.DOUBLE, seed, True))
+    return {"missing": False, "forbidden": [], "outcomes": outcomes}
 
 
 def _npz(members, compress=zipfile.ZIP_STORED):

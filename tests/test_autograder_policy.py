@@ -137,7 +137,8 @@ def _reference_items(assignment, notebook):
 
 
 @pytest.mark.parametrize("cell, target, source", [
-    (None, "gru_cell_forward", "def gru_cell_forward(x, h_prev, params):\n    return gru.cell_forward(x, h_prev, params)[0]"),
+    (None, "gru_cell_forward",
+     "def gru_cell_forward(x, h_prev, params):\n    return gru.cell_forward(x, h_prev, params)[0]"),
     ("def helper(x, h, p):\n    return gru.cell_forward(x, h, p)[0]", "gru_cell_forward",
      "def gru_cell_forward(x, h_prev, params):\n    return helper(x, h_prev, params)"),
     ("t = torch", "gru_cell_forward",

@@ -3,7 +3,6 @@
 Skipped where bubblewrap cannot run (the grader then says "sandbox: none" in its summary).
 """
 
-import os
 import socket
 import subprocess
 import tempfile
