@@ -9,8 +9,11 @@ Modules, one job each:
 
 - ``assignment``  the instructor notebook (the authority) and the items its test cells name
 - ``submission``  read a submitted notebook robustly; restore locked/test cells from the instructor version
+- ``policy``      review the learner's code before it runs (forbidden shortcuts, attacks): ``policy:<rule>`` flags
 - ``kernel``      one kernel: single launch command (sandbox hook), rlimits, timeout + kill, output byte cap
+- ``sandbox``     bubblewrap around each kernel: own uid, no network, private size-limited folders, clean env
 - ``launcher``    the tiny script that applies the rlimits before the kernel starts
+- ``checkdata``   per-item seeds out, the check's packed result back, decoded strictly
 - ``engine``      grade one submission: run cells, check items in the kernel, judge here, survive crashes
 - ``runner``      grade many in parallel with warm kernels
 - ``discover``    find submissions in a folder, nbgrader's submitted/ layout or a zip

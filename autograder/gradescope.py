@@ -32,6 +32,10 @@ python3.11 -m venv /autograder/venv
 /autograder/venv/bin/pip install -q --upgrade pip
 # CPU wheels of torch; requirements.txt pins every version, and its last line installs this project.
 /autograder/venv/bin/pip install -q --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
+# The kernel sandbox (bubblewrap); where the container forbids namespaces the grader runs without it and says so.
+if ! command -v bwrap >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) || true
+fi
 """
 
 RUN_AUTOGRADER = """\

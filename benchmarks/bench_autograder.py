@@ -9,6 +9,7 @@ it prints is shown).
 
     /tmp/venv/bin/python benchmarks/bench_autograder.py          # 40 submissions in 4 batches
     /tmp/venv/bin/python benchmarks/bench_autograder.py --n 8    # a quick look
+    /tmp/venv/bin/python benchmarks/bench_autograder.py --compare-sandbox   # ours also with --sandbox none
 """
 
 import argparse
@@ -94,19 +95,22 @@ def nbgrader_scores(root, students):
                                  .notebooks for grade in notebook.grades) for student in students}
 
 
-def run_autograder(root, notebooks, batch, workers):
-    submissions, out = root / "ours" / f"b{batch}", root / "ours" / f"out-b{batch}"
+def run_autograder(root, notebooks, batch, workers, sandbox=None):
+    """Our grader on one batch; ``sandbox`` ("none", ...) is passed as --sandbox (default: the grader's own)."""
+    tag = f"-{sandbox}" if sandbox else ""
+    submissions, out = root / "ours" / f"b{batch}{tag}", root / "ours" / f"out-b{batch}{tag}"
     for student, notebook in notebooks.items():
         (submissions / student).mkdir(parents=True)
         nbformat.write(notebook, submissions / student / f"{NOTEBOOK}.ipynb")
     return _timed([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(submissions), "--out", str(out),
-                   "--root", str(root), "--workers", str(workers), "--quiet"], REPO)
+                   "--root", str(root), "--workers", str(workers), "--quiet",
+                   *(["--sandbox", sandbox] if sandbox else [])], REPO)
 
 
-def our_rows(root, batches):
+def our_rows(root, batches, sandbox=None):
     rows = {}
     for batch in range(batches):
-        with open(root / "ours" / f"out-b{batch}" / "grades.csv") as file:
+        with open(root / "ours" / f"out-b{batch}{f'-{sandbox}' if sandbox else ''}" / "grades.csv") as file:
             rows.update({row["student_id"]: row for row in csv.DictReader(file)})
     return rows
 
@@ -117,6 +121,8 @@ def main():
     parser.add_argument("--batches", type=int, default=0, help="alternating batches (default: one per 10)")
     parser.add_argument("--workers", type=int, default=2, help="workers of our grader (default 2)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary course folder")
+    parser.add_argument("--compare-sandbox", action="store_true",
+                        help="also run our grader with --sandbox none on every batch (the sandbox's cost)")
     args = parser.parse_args()
     if not (REPO / "solutions" / ASSIGNMENT).is_dir():
         sys.exit(f"solutions/{ASSIGNMENT} does not exist yet")
@@ -127,12 +133,15 @@ def main():
         notebooks = make_submissions(root, assignment, args.n, batches)
         print(f"{args.n} submissions of {ASSIGNMENT} in {batches} batch(es); {os.cpu_count()} cores; "
               f"load average {os.getloadavg()[0]:.1f} at the start", flush=True)
-        totals = {"nbgrader": 0.0, "ours": 0.0}
+        totals = {"nbgrader": 0.0, "ours": 0.0, **({"ours-none": 0.0} if args.compare_sandbox else {})}
         for batch in range(batches):
             mine = {s: nb for s, nb in notebooks.items() if s.startswith(f"b{batch}-")}
             runs = [("ours", lambda: run_autograder(root, mine, batch, args.workers)),
                     ("nbgrader", lambda: run_nbgrader(root, mine, batch))]
-            for name, run in runs if batch % 2 == 0 else runs[::-1]:
+            if args.compare_sandbox:
+                runs.append(("ours-none", lambda: run_autograder(root, mine, batch, args.workers, "none")))
+            # each batch starts with another grader, so that a change of the machine's load hits all alike
+            for name, run in runs[batch % len(runs):] + runs[:batch % len(runs)]:
                 wall, stderr = run()
                 totals[name] += wall
                 if name == "ours" and batch == 0:
@@ -148,6 +157,13 @@ def main():
         print(f"{'nbgrader autograde (serial)':<40}{nb_s:>9.1f}{nb_s / n:>14.2f}{1.0:>11.2f}x")
         print(f"{f'python -m autograder grade --workers {args.workers}':<40}{ours_s:>9.1f}{ours_s / n:>14.2f}"
               f"{nb_s / ours_s:>11.2f}x")
+        if args.compare_sandbox:
+            none_s = totals["ours-none"]
+            print(f"{'  the same with --sandbox none':<40}{none_s:>9.1f}{none_s / n:>14.2f}{nb_s / none_s:>11.2f}x")
+            print(f"\nthe sandbox's cost: {ours_s / none_s:.2f}x the time of the unsandboxed grader")
+            unsandboxed = {s: float(row["score"]) for s, row in our_rows(root, batches, "none").items()}
+            if unsandboxed != {s: float(row["score"]) for s, row in our_rows(root, batches).items()}:
+                sys.exit("scores differ between the sandboxed and the unsandboxed grader")
         differ = {s: (nbg[s], ours.get(s)) for s in notebooks if ours.get(s) != nbg[s]}
         statuses = sorted({row["status"] for row in rows.values()})
         print(f"\nscores: {len(notebooks) - len(differ)}/{len(notebooks)} equal; our statuses: {statuses}; "
