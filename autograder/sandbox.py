@@ -76,6 +76,7 @@ class _UidPool:
         start = random.randrange(len(uids))
         self._cycle = itertools.cycle(list(uids[start:]) + list(uids[:start]))
         self._size, self._used, self._lock = len(uids), set(), threading.Lock()
+        self.issued = set()  # every uid this process handed out (to find what its kernels left behind)
 
     def take(self):
         with self._lock:
@@ -84,6 +85,7 @@ class _UidPool:
                 if uid in self._used or _known_uid(uid):
                     continue
                 self._used.add(uid)
+                self.issued.add(uid)
                 return uid
         raise RuntimeError(f"no free uid in {UIDS.start}..{UIDS.stop - 1} for another grading kernel")
 
