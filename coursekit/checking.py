@@ -5,22 +5,22 @@ used by
 
 - the notebook's public and hidden tests (``coursekit.checks``): the learner's function runs on the cases in the
   learner's own kernel and a failure explains itself, one likely mistake at a time;
-- the trusted grader (``autograder``): the learner's function runs in a sandboxed kernel that only returns plain
-  data (arrays and numbers, via :func:`run_item`), and the grader's own process judges that data with
-  :func:`judge`. The score never comes from code the learner could have changed.
+- the trusted grader (``autograder``): the grader draws the cases in its own process, sends only their inputs
+  (plain data, :func:`request`) to a sandboxed *clean room* that holds the learner's code and
+  :mod:`coursekit.harness` but no reference code, and judges the plain outputs that come back with :func:`judge`.
+  The score never comes from code the learner could have changed.
 
-Cases are regenerated from a seed on both sides (``item.make_cases(rng, hidden)`` is deterministic), so only the
-learner's outputs cross the process boundary.
+This module is the trusted side (cases, references, judging); :mod:`coursekit.harness` is the learner's side.
 """
 
 import dataclasses
 import inspect
-import io
-import json
-import warnings
 from typing import Callable, Optional
 
 import numpy as np
+
+from coursekit import harness
+from coursekit.harness import Invocation, copy_value, pack, unpack  # noqa: F401  (pack/unpack: public API)
 
 PUBLIC_SEED = 2024  # the cases learners see in the notebook; the grader draws fresh ones per grading run
 
@@ -49,6 +49,7 @@ class Item:
       reported with that diagnosis
     - forbidden: names the learner's code must not use (e.g. "torch" in a NumPy exercise)
     - call: False for a value item (the target is a variable, compared with ``reference()``)
+    - prepare, invoker, requirement: see the fields below
     """
 
     name: str
@@ -61,10 +62,15 @@ class Item:
     forbidden: tuple = ()
     call: bool = True
     no_warnings: bool = False  # fail on overflow/invalid-value warnings (numerical stability exercises)
-    adapt: Optional[Callable] = None  # builds the real arguments (e.g. a torch module) from a case's plain args
-    # invoke(target, *args) -> output: how to run a target that is not a plain function, e.g. a learner's
-    # nn.Module class (build it, load weights chosen by the case, run forward). Default: target(*args).
-    invoke: Optional[Callable] = None
+    # prepare(*case.args) -> args or harness.Invocation: the plain arguments the learner's target gets, computed on
+    # the trusted side (it may use the reference, e.g. to build a forward cache). Default: the case's args.
+    prepare: Optional[Callable] = None
+    # invoker: the name of a coursekit.harness invoker for targets that are not called with plain arrays (torch
+    # tensors, a module built from weights, a learner's class, a call whose Python lines are counted).
+    invoker: Optional[str] = None
+    # requirement(case, outcome) -> message or None: a property of the call besides its output, judged on the
+    # trusted side from what the harness measured (e.g. the lines of Python a scan ran).
+    requirement: Optional[Callable] = None
 
 
 @dataclasses.dataclass
@@ -79,86 +85,26 @@ class Verdict:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Learner side: call the function, keep only plain data
+# Learner side: the invocations of an item's cases, run by coursekit.harness (in the clean room when grading)
 # ----------------------------------------------------------------------------------------------------------------
 
-def _copy_args(args):
-    return tuple(_copy_value(a) for a in args)
+def invocation(item, case):
+    """How the learner's target is called on ``case``: ``item.prepare`` (trusted side) or the case's args."""
+    if item.prepare is not None:
+        prepared = item.prepare(*copy_value(case.args))
+        return prepared if isinstance(prepared, Invocation) else Invocation(tuple(prepared), item.invoker)
+    return Invocation(tuple(case.args), item.invoker)
 
 
-def _copy_value(value):
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, dict):
-        return {k: _copy_value(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return type(value)(_copy_value(v) for v in value)
-    return value
-
-
-def _same_value(a, b):
-    """Exact equality of two plain-data trees (used to detect in-place modification of inputs)."""
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
-    if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
-    return a == b
-
-
-def to_plain(value):
-    """Convert a learner's output to plain data: float/int/bool, NumPy arrays of numbers, tuples of those.
-
-    Torch tensors become arrays. Anything else (objects with a custom __eq__, strings, None...) raises TypeError:
-    a grade must never depend on an object the learner controls.
-    """
-    if type(value) in (bool, int, float, np.float64, np.float32, np.int64, np.int32, np.bool_):
-        return value.item() if isinstance(value, np.generic) else value
-    if type(value) is np.ndarray:
-        if value.dtype.kind not in "biuf":
-            raise TypeError(f"returned an array of dtype {value.dtype}; expected numbers")
-        return np.array(value, copy=True)
-    if type(value) in (tuple, list):
-        return tuple(to_plain(v) for v in value)
-    if type(value) is dict and all(type(k) is str for k in value):
-        return {k: to_plain(v) for k, v in value.items()}
-    if type(value).__module__.startswith("torch") and type(value).__name__ == "Tensor":
-        return to_plain(value.detach().cpu().numpy())
-    raise TypeError(f"returned a {type(value).__name__}; expected a NumPy array, a number, or a tuple of them")
-
-
-def _invoke(item, target, args):
-    """The learner's output for one case: the value (value item), item.invoke(target, *args), or target(*args)."""
-    if not item.call:
-        return target
-    if item.invoke is not None:
-        return item.invoke(target, *args)
-    return target(*args)
+def request(item, cases):
+    """The plain-data request the clean room evaluates for ``item`` on ``cases`` (see coursekit.harness)."""
+    return {"target": item.target, "call": item.call,
+            "calls": tuple(invocation(item, case).as_plain() for case in cases)}
 
 
 def call_learner(item, fn, cases):
-    """Run the learner's ``fn`` on every case (in the learner's process). Returns one outcome per case:
-    {"output": plain data or None, "error": message or None, "modified_input": bool, "warnings": [str]}.
-
-    Overflow and invalid-value warnings are recorded: a correct answer computed through an overflow (e.g.
-    np.exp(800) = inf in a sigmoid) is still numerically unsafe.
-    """
-    outcomes = []
-    for case in cases:
-        args = _copy_args(case.args)
-        outcome = {"output": None, "error": None, "modified_input": False, "warnings": []}
-        with warnings.catch_warnings(record=True) as caught, np.errstate(over="warn", invalid="warn"):
-            warnings.simplefilter("always", RuntimeWarning)
-            try:
-                real_args = item.adapt(*args) if item.adapt else args
-                outcome["output"] = to_plain(_invoke(item, fn, real_args))
-            except Exception as exc:  # the learner's bug becomes a message, never a crash of the checker
-                outcome["error"] = f"{type(exc).__name__}: {exc}"
-        outcome["warnings"] = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
-        outcome["modified_input"] = not _same_value(args, case.args)
-        outcomes.append(outcome)
-    return outcomes
+    """The outcomes of the learner's ``fn`` on ``cases``, in this process (a notebook's own check)."""
+    return harness.call_learner(fn, [invocation(item, case) for case in cases], call=item.call)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -208,7 +154,7 @@ def _diagnose(item, case, output):
     """The first listed mistake whose output equals the learner's, or None."""
     for diagnosis, wrong in item.mistakes:
         try:
-            wrong_output = wrong(*_copy_args(case.args))
+            wrong_output = wrong(*copy_value(case.args))
         except Exception:
             continue
         if _mismatch(output, wrong_output, case.rtol, case.atol) is None:
@@ -230,7 +176,11 @@ def judge_case(item, case, outcome):
     if item.validate is not None:
         problem = item.validate(case, output)
         return prefix + problem if problem else None
-    expected = item.reference(*_copy_args(case.args))
+    if item.requirement is not None:
+        problem = item.requirement(case, outcome)
+        if problem:
+            return prefix + problem
+    expected = item.reference(*copy_value(case.args))
     problem = _mismatch(output, expected, case.rtol, case.atol)
     if problem is None:
         return None
@@ -324,57 +274,9 @@ def check(item, fn, *, hidden=False, seed=PUBLIC_SEED, quiet=False):
 
 
 def run_item(item, namespace, *, seed, hidden=True):
-    """Grader side, inside the sandboxed kernel: outcomes as plain data, nothing else.
+    """What the grader's clean room does for one item, in this process: the outcomes of the learner's target in
+    ``namespace`` on the cases drawn from ``seed`` (tests and examples; the grader draws the cases itself).
 
-    Returns {"missing": True} when the learner never defined the target.
+    Returns {"missing": True, ...} when the learner never defined the target.
     """
-    if item.target not in namespace:
-        return {"missing": True, "outcomes": []}
-    fn = namespace[item.target]
-    return {"missing": False, "forbidden": forbidden_used(item, fn),
-            "outcomes": call_learner(item, fn, cases_for(item, seed, hidden))}
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Plain data across a process boundary: npz with allow_pickle=False, so nothing executable crosses it
-# ----------------------------------------------------------------------------------------------------------------
-
-def pack(tree):
-    """Flatten plain data (dicts with str keys, lists/tuples, arrays, numbers, str, None) to npz bytes."""
-    arrays = {}
-
-    def walk(value):
-        if isinstance(value, dict):
-            return {"d": {str(k): walk(v) for k, v in value.items()}}
-        if isinstance(value, (tuple, list)):
-            return {"t": [walk(v) for v in value]}
-        if value is None or isinstance(value, (str, bool)):
-            return {"v": value}
-        key = f"a{len(arrays)}"
-        arrays[key] = np.asarray(value)
-        return {"a": key, "s": np.ndim(value) == 0 and not isinstance(value, np.ndarray)}
-
-    layout = walk(tree)
-    buffer = io.BytesIO()
-    np.savez(buffer, __layout__=np.frombuffer(json.dumps(layout).encode(), dtype=np.uint8), **arrays)
-    return buffer.getvalue()
-
-
-def unpack(data):
-    """Inverse of :func:`pack`; refuses pickled objects."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    layout = json.loads(arrays.pop("__layout__").tobytes().decode())
-
-    def build(node):
-        if "d" in node:
-            return {k: build(v) for k, v in node["d"].items()}
-        if "t" in node:
-            return tuple(build(v) for v in node["t"])
-        if "v" in node:
-            return node["v"]
-        array = arrays[node["a"]]
-        return array.item() if node["s"] else array
-
-    return build(layout)
-
+    return harness.evaluate(namespace, request(item, cases_for(item, seed, hidden)))

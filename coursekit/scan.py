@@ -16,6 +16,8 @@ Both functions take NumPy arrays or torch tensors (autograd flows through the sc
 
 import numpy as np
 
+from coursekit.harness import count_python_lines  # noqa: F401  (notebook 07 imports it from here)
+
 
 def _check(a, b, h0):
     if tuple(a.shape) != tuple(b.shape):
@@ -80,47 +82,3 @@ def linear_recurrence_scan(a, b, h0):
         A = concatenate([A[:k], A[k:] * A[:-k]])
         k *= 2
     return B
-
-
-def count_python_lines(fn, *args, **kwargs):
-    """Call ``fn(*args, **kwargs)`` and count the lines of Python it executes; return (result, lines).
-
-    Lines in NumPy, torch and the standard library (everything installed under Python's library paths) are not
-    counted: a vectorised NumPy operation is one line however long the array, while a Python loop over T time steps
-    runs at least T lines. So the count tells a scan (O(log T) passes) from a loop over time. It cannot see inside C
-    code: ``np.cumsum`` runs sequentially in C and counts as one line. Notebook 07 uses it, and so does its grader.
-
-    Uses ``sys.settrace`` for the duration of the call (an active debugger's tracer is restored afterwards).
-    """
-    import os
-    import sys
-    import sysconfig
-
-    paths = sysconfig.get_paths()
-    library = tuple(sorted({os.path.realpath(paths[key]) + os.sep
-                            for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}))
-    decisions = {}  # code object -> whether its lines count
-    lines = 0
-
-    def counts(code):
-        if code not in decisions:
-            name = code.co_filename
-            decisions[code] = not (name.startswith("<frozen") or os.path.realpath(name).startswith(library))
-        return decisions[code]
-
-    def local(frame, event, arg):
-        nonlocal lines
-        if event == "line":
-            lines += 1
-        return local
-
-    def on_call(frame, event, arg):
-        return local if counts(frame.f_code) else None
-
-    previous = sys.gettrace()
-    sys.settrace(on_call)
-    try:
-        result = fn(*args, **kwargs)
-    finally:
-        sys.settrace(previous)
-    return result, lines

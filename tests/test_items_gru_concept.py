@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from coursekit import harness
 from coursekit import checking, checks
 from coursekit.activations import sigmoid as course_sigmoid
 from coursekit.items import get, gru_concept
@@ -145,7 +146,7 @@ def test_cases_are_deterministic_and_hidden_adds_edge_cases():
         public = checking.cases_for(item, 7, hidden=False)
         again = checking.cases_for(item, 7, hidden=False)
         assert [c.label for c in public] == [c.label for c in again]
-        assert all(checking._same_value(a.args, b.args) for a, b in zip(public, again))
+        assert all(harness.same_value(a.args, b.args) for a, b in zip(public, again))
         hidden = checking.cases_for(item, 7, hidden=True)
         assert len(hidden) > len(public)
         assert any("float32" in case.label for case in hidden)

@@ -124,13 +124,6 @@ def top_layer_final_states_reference(h_n, num_layers):
     return split[-1, 0], split[-1, 1]
 
 
-def _top_layer_adapt(h_n, num_layers):
-    """The learner gets h_n as a torch tensor (as nn.GRU returns it), sharing memory with the case's copy."""
-    import torch
-
-    return torch.from_numpy(h_n), num_layers
-
-
 def _top_layer_cases(rng, hidden):
     shapes = [("num_layers=2, B=3, H=4", 2, 3, 4), ("num_layers=3, B=2, H=5", 3, 2, 5)]
     if hidden:
@@ -140,7 +133,7 @@ def _top_layer_cases(rng, hidden):
 
 TOP_LAYER_FINAL_STATES = Item(
     name="test_top_layer_final_states", target="top_layer_final_states", points=2, make_cases=_top_layer_cases,
-    reference=top_layer_final_states_reference, adapt=_top_layer_adapt,
+    reference=top_layer_final_states_reference, invoker="tensors",  # h_n as a tensor, as nn.GRU returns it
     mistakes=(
         ("h_n was split as (2, num_layers, B, H); nn.GRU orders it layer by layer, each with [forward, backward]: "
          "h_n.view(num_layers, 2, B, H)",

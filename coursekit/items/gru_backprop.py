@@ -9,7 +9,8 @@ The forward functions are given in the notebook (locked cells) and return caches
 - ``gru_forward(xs, h0, params) -> (hs, cache)`` with ``cache = [cache of step 0, ..., cache of step T-1]``.
 
 The grader never runs the learner's forward: :func:`cell_cache` and :func:`sequence_cache` build the same caches
-from plain data with :mod:`coursekit.gru`, and the items' ``adapt`` hands them to the learner's backward.
+from plain data with :mod:`coursekit.gru` on the trusted side (the items' ``prepare``), and the learner's
+backward gets them as plain arrays.
 (tests/test_items_gru_backprop.py checks that the notebook's given forward cells and these builders agree.)
 """
 
@@ -41,11 +42,11 @@ def sequence_cache(xs, h0, params):
     return hs, caches
 
 
-def _adapt_cell(dh_next, x, h_prev, params):
+def _prepare_cell(dh_next, x, h_prev, params):
     return dh_next, cell_cache(x, h_prev, params)[1]
 
 
-def _adapt_sequence(dhs, xs, h0, params):
+def _prepare_sequence(dhs, xs, h0, params):
     return dhs, sequence_cache(xs, h0, params)[1]
 
 
@@ -195,13 +196,13 @@ SEQUENCE_MISTAKES = (
 
 GRU_CELL_BACKWARD = Item(
     name="test_gru_cell_backward", target="gru_cell_backward", points=6, make_cases=cell_backward_cases,
-    reference=cell_backward_reference, adapt=_adapt_cell, forbidden=NOT_ALLOWED,
+    reference=cell_backward_reference, prepare=_prepare_cell, forbidden=NOT_ALLOWED,
     mistakes=tuple((diagnosis, _wrong_cell(key)) for key, diagnosis in CELL_MISTAKES),
 )
 
 GRU_BACKWARD = Item(
     name="test_gru_backward", target="gru_backward", points=4, make_cases=sequence_backward_cases,
-    reference=sequence_backward_reference, adapt=_adapt_sequence, forbidden=NOT_ALLOWED,
+    reference=sequence_backward_reference, prepare=_prepare_sequence, forbidden=NOT_ALLOWED,
     mistakes=tuple((diagnosis, _wrong_sequence(mistake=key)) for key, diagnosis in SEQUENCE_MISTAKES) + tuple(
         (f"gru_cell_backward still has a mistake ({diagnosis}); make test_gru_cell_backward pass first",
          _wrong_sequence(cell_mistake=key)) for key, diagnosis in CELL_MISTAKES),

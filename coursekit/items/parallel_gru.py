@@ -4,8 +4,9 @@
 - ``mingru_forward(xs, h0, params)``: minGRU in NumPy, through that scan.
 
 Both must equal the sequential loop *and* must not be one. The second part is checked structurally, not by timing:
-the item's ``invoke`` runs the learner's function under :func:`coursekit.scan.count_python_lines` and raises
-:class:`SequentialLoopError` when it executed more lines of Python than a scan needs (:func:`line_budget`). A loop
+the item's invoker runs the learner's function under :func:`coursekit.harness.count_python_lines` and its
+``requirement`` fails it (a SequentialLoopError message) when it executed more lines of Python than a scan
+needs (:func:`line_budget`). A loop
 over T = 4096 time steps runs at least 4096 lines; a Hillis-Steele or Blelloch scan runs a few dozen per doubling of
 the stride. The count does not see inside C code, so NumPy's own sequential routines (np.cumprod, np.cumsum) are not
 caught by it; the closed forms built from them divide by products of a_t, which underflow to 0, and the hidden cases
@@ -19,16 +20,12 @@ import numpy as np
 from coursekit import mingru
 from coursekit.checking import Case, Item
 from coursekit.items.cases import F32
-from coursekit.scan import count_python_lines, linear_recurrence_loop
+from coursekit.scan import linear_recurrence_loop
 
 ASSIGNMENT = "07-parallel-gru"
 # NumPy only; coursekit's sigmoid (coursekit.activations) may be used, its scan and minGRU may not. Turning the
 # line counter off would defeat the structural check.
 FORBIDDEN = ("torch", "coursekit.scan", "coursekit.mingru", "settrace", "setprofile")
-
-
-class SequentialLoopError(RuntimeError):
-    """The learner's function ran more lines of Python than a scan needs: it loops over the time steps."""
 
 
 def line_budget(T):
@@ -40,16 +37,18 @@ def line_budget(T):
     return 60 * math.ceil(math.log2(max(T, 2))) + 200
 
 
-def run_counting_lines(fn, *args):
-    """The item's ``invoke``: call fn(*args) counting its Python lines; raise SequentialLoopError past the budget."""
-    output, lines = count_python_lines(fn, *args)
-    T = np.shape(args[0])[0]
+def within_line_budget(case, outcome):
+    """The item's ``requirement``: the lines of Python the call ran (measured by the harness's ``count_lines``
+    invoker) stay within :func:`line_budget`; a message naming the loop over time otherwise."""
+    lines = outcome.get("measures", {}).get("python_lines")
+    if lines is None:
+        return None
+    T = np.shape(case.args[0])[0]
     if lines > line_budget(T):
-        raise SequentialLoopError(
-            f"it ran {lines} lines of Python for T = {T} time steps, more than a scan needs (at most "
-            f"{line_budget(T)} are allowed here): that is a loop over time. Combine whole arrays in "
-            "ceil(log2 T) passes (stride 1, 2, 4, ...) instead of stepping through t")
-    return output
+        return (f"SequentialLoopError: it ran {lines} lines of Python for T = {T} time steps, more than a scan needs "
+                f"(at most {line_budget(T)} are allowed here): that is a loop over time. Combine whole arrays in "
+                "ceil(log2 T) passes (stride 1, 2, 4, ...) instead of stepping through t")
+    return None
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -107,7 +106,7 @@ def _scan_cases(rng, hidden):
 
 LINEAR_RECURRENCE_SCAN = Item(
     name="test_linear_recurrence_scan", target="linear_recurrence_scan", points=4, make_cases=_scan_cases,
-    reference=linear_recurrence_loop, invoke=run_counting_lines, forbidden=FORBIDDEN,
+    reference=linear_recurrence_loop, invoker="count_lines", requirement=within_line_budget, forbidden=FORBIDDEN,
     mistakes=(
         ("h0 is ignored: the recurrence starts from h_{-1} = h0, so h_0 = a_0 * h0 + b_0",
          lambda a, b, h0: linear_recurrence_loop(a, b, np.zeros_like(h0))),
@@ -168,7 +167,7 @@ def _mingru_cases(rng, hidden):
 
 MINGRU_FORWARD = Item(
     name="test_mingru_forward", target="mingru_forward", points=3, make_cases=_mingru_cases,
-    reference=mingru_reference, invoke=run_counting_lines, forbidden=FORBIDDEN,
+    reference=mingru_reference, invoker="count_lines", requirement=within_line_budget, forbidden=FORBIDDEN,
     mistakes=(
         ("z and 1 - z are swapped: minGRU (the paper's convention) is h_t = (1 - z_t) * h_{t-1} + z_t * h~_t, "
          "so a_t = 1 - z_t and b_t = z_t * h~_t (the opposite of nn.GRU's convention)", _mingru_wrong(swap_z=True)),

@@ -3,7 +3,7 @@
 - ``gru_param_count``: how many numbers an nn.GRU learns (3 gate blocks, two bias vectors each);
 - ``last_valid_output``: the output at each sequence's last real step of a padded batch;
 - ``predicted_shapes``: a value item, the shapes of ``output`` and ``h_n`` predicted for a few configurations;
-- ``GRUClassifier``: an nn.Module built on nn.GRU, graded through plain data (see :func:`run_classifier`).
+- ``GRUClassifier``: an nn.Module built on nn.GRU, graded through plain data (see :func:`_classifier_prepare`).
 
 torch is imported inside the functions that need it, so importing this module imports only NumPy.
 """
@@ -13,7 +13,7 @@ import functools
 import numpy as np
 
 from coursekit import gru
-from coursekit.checking import Case, Item
+from coursekit.checking import Case, Invocation, Item
 from coursekit.items.cases import F32, gru_params
 
 ASSIGNMENT = "04-torch-gru"
@@ -107,16 +107,9 @@ def last_valid_output_reference(output, lengths, batch_first=False, as_tensor=Fa
     return _time_major(output, batch_first)[lengths - 1, np.arange(lengths.shape[0])]
 
 
-def _last_valid_adapt(output, lengths, batch_first, as_tensor):
-    """The learner gets (output, lengths, batch_first), as torch tensors when the case says so.
-
-    torch.from_numpy shares memory with the case's copies, so an in-place change is still detected.
-    """
-    if as_tensor:
-        import torch
-
-        return torch.from_numpy(output), torch.from_numpy(lengths), batch_first
-    return output, lengths, batch_first
+def _last_valid_prepare(output, lengths, batch_first, as_tensor):
+    """The learner gets (output, lengths, batch_first), as torch tensors when the case says so."""
+    return Invocation((output, lengths, batch_first), "tensors" if as_tensor else None)
 
 
 def _padded_output(rng, T, lengths, features, *, zero_padding, batch_first=False, dtype=np.float64):
@@ -164,7 +157,7 @@ def _last_valid_wrong(select):
 
 LAST_VALID_OUTPUT = Item(
     name="test_last_valid_output", target="last_valid_output", points=3, make_cases=_last_valid_cases,
-    reference=last_valid_output_reference, adapt=_last_valid_adapt,
+    reference=last_valid_output_reference, prepare=_last_valid_prepare,
     mistakes=(
         ("output[-1] is the last *padded* step; a shorter sequence ended earlier, at step lengths[b] - 1",
          _last_valid_wrong(lambda out, lengths: out[-1])),
@@ -278,51 +271,15 @@ PREDICTED_SHAPES = Item(
 # GRUClassifier(input_size, hidden_size, num_classes): an nn.Module, graded through plain data
 # ----------------------------------------------------------------------------------------------------------------
 
-def run_classifier(cls, input_size, hidden_size, num_classes, params, W_out, b_out, x):
-    """Build the learner's class, load the case's weights into its nn.GRU and nn.Linear, return its logits.
-
-    Runs in the learner's kernel (it is the item's ``invoke``); only the logits, a plain array, leave it.
-
-    Why this design: the module is found by type (exactly one nn.GRU and one nn.Linear, and no other parameters),
-    so the learner may name attributes freely; the weights are drawn from the grading seed and loaded after
-    construction, so only a forward pass that really computes GRU -> final hidden state -> linear gives the
-    reference logits, which the grader computes in NumPy from the same seed. Construction is seeded inside
-    ``torch.random.fork_rng`` so it is deterministic and does not disturb the learner's random state.
-    """
-    import torch
-    from torch import nn
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = cls(input_size, hidden_size, num_classes)
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"{cls.__name__}(...) built a {type(model).__name__}; it should subclass nn.Module")
-    grus = [m for m in model.modules() if isinstance(m, nn.GRU)]
-    heads = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if len(grus) != 1 or len(heads) != 1:
-        raise ValueError(f"the classifier should hold exactly one nn.GRU and one nn.Linear; it holds {len(grus)} "
-                         f"nn.GRU and {len(heads)} nn.Linear")
-    recurrent, head = grus[0], heads[0]
-    expected = (input_size, hidden_size, 1, False, True)
-    found = (recurrent.input_size, recurrent.hidden_size, recurrent.num_layers, recurrent.bidirectional,
-             recurrent.bias)
-    if found != expected:
-        raise ValueError(f"its nn.GRU has (input_size, hidden_size, num_layers, bidirectional, bias) = {found}; "
-                         f"expected {expected}")
-    if (head.in_features, head.out_features) != (hidden_size, num_classes) or head.bias is None:
-        raise ValueError(f"its nn.Linear is ({head.in_features} -> {head.out_features}); expected "
-                         f"({hidden_size} -> {num_classes}) with a bias")
-    known = {id(p) for p in (*recurrent.parameters(), *head.parameters())}
-    extra = [name for name, p in model.named_parameters() if id(p) not in known]
-    if extra:
-        raise ValueError(f"the classifier has parameters besides its nn.GRU and nn.Linear: {extra}")
-    gru.params_to_torch(params, recurrent)
-    with torch.no_grad():
-        head.weight.copy_(torch.from_numpy(W_out))
-        head.bias.copy_(torch.from_numpy(b_out))
-    model.eval()
-    with torch.no_grad():
-        return model(torch.from_numpy(x))
+def _classifier_prepare(input_size, hidden_size, num_classes, params, W_out, b_out, x):
+    """The case's GRU weights in nn.GRU's layout (weight_ih_l0 = [W_ir; W_iz; W_in], ...), for the harness's
+    ``classifier`` invoker, which builds the learner's class, loads them and returns its logits
+    (coursekit.harness.invoke_classifier). The grader computes the reference logits in NumPy from the same case."""
+    stacked = {"weight_ih_l0": np.concatenate([params["W_ir"], params["W_iz"], params["W_in"]]),
+               "weight_hh_l0": np.concatenate([params["W_hr"], params["W_hz"], params["W_hn"]]),
+               "bias_ih_l0": np.concatenate([params["b_ir"], params["b_iz"], params["b_in"]]),
+               "bias_hh_l0": np.concatenate([params["b_hr"], params["b_hz"], params["b_hn"]])}
+    return Invocation((input_size, hidden_size, num_classes, stacked, W_out, b_out, x), "classifier")
 
 
 def _hidden_states(params, x):
@@ -369,7 +326,7 @@ def _classifier_cases(rng, hidden):
 
 GRU_CLASSIFIER = Item(
     name="test_gru_classifier", target="GRUClassifier", points=3, make_cases=_classifier_cases,
-    reference=classifier_reference, invoke=run_classifier,
+    reference=classifier_reference, prepare=_classifier_prepare,
     mistakes=(
         ("the logits come from the first time step; use the final hidden state (h_n[-1], or output[:, -1])",
          _classifier_wrong(lambda hs: hs[0])),

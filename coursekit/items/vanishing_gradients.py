@@ -1,8 +1,8 @@
 """Graded items of notebook 06-vanishing-gradients (梯度消失).
 
 - ``grad_norms_over_time(model, xs)``: ||dL/dh_t|| for every step of a torch nn.RNN / nn.LSTM / nn.GRU, with
-  L = h_{T-1}.sum(). Cases are plain data (a kind, the four weight tensors as arrays, the inputs); ``adapt`` builds
-  the float64 (or float32) module from them in the learner's kernel, the grader recomputes the reference with
+  L = h_{T-1}.sum(). Cases are plain data (a kind, the four weight tensors as arrays, the inputs); the harness's
+  ``recurrent_module`` invoker builds the float64 (or float32) module from them in the clean room, the grader recomputes the reference with
   :func:`coursekit.gradflow.state_gradient_norms` from the same seed.
 - ``adding_problem(batch, T, rng)``: the task generator. Its output is random, so it is judged by ``validate``
   (shapes, two markers one per half, target = sum of the marked values, values in [0, 1), and enough spread to rule
@@ -14,13 +14,14 @@ torch is imported inside the functions that need it, so importing this module im
 import numpy as np
 
 from coursekit.checking import Case, Item
+from coursekit.harness import RECURRENT_WEIGHTS, recurrent_module
 from coursekit.gradflow import state_gradient_norms, unrolled_states
 from coursekit.items.cases import F32
 
 ASSIGNMENT = "06-vanishing-gradients"
 
 GATE_BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}  # rows of weight_ih_l0 per hidden unit
-WEIGHT_NAMES = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+WEIGHT_NAMES = RECURRENT_WEIGHTS
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -46,22 +47,12 @@ def recurrent_weights(rng, kind, input_size, hidden_size, *, memory_bias=0.0, re
 
 
 def build_model(kind, weights, xs):
-    """(model, xs tensor) from plain data: an nn.RNN/nn.LSTM/nn.GRU of xs's dtype holding ``weights``.
-
-    The module is built under ``torch.random.fork_rng`` so that grading does not disturb the learner's random state.
-    xs becomes a tensor that shares memory with the case's copy, so an in-place change is still detected.
-    """
+    """(model, xs tensor) from plain data: an nn.RNN/nn.LSTM/nn.GRU of xs's dtype holding ``weights`` (what the
+    harness's ``recurrent_module`` invoker hands the learner's function, rebuilt here for the reference)."""
     import torch
 
-    classes = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
     dtype = torch.float32 if xs.dtype == np.float32 else torch.float64
-    I, H = weights["weight_ih_l0"].shape[1], weights["weight_hh_l0"].shape[1]
-    with torch.random.fork_rng(devices=[]):
-        model = classes[kind](I, H, dtype=dtype)
-    with torch.no_grad():
-        for name in WEIGHT_NAMES:
-            getattr(model, name).copy_(torch.from_numpy(weights[name]))
-    return model, torch.from_numpy(xs)
+    return recurrent_module(kind, weights, dtype), torch.from_numpy(xs)
 
 
 def grad_norms_reference(kind, weights, xs):
@@ -130,7 +121,7 @@ def _grad_norm_cases(rng, hidden):
 
 GRAD_NORMS_OVER_TIME = Item(
     name="test_grad_norms_over_time", target="grad_norms_over_time", points=4, make_cases=_grad_norm_cases,
-    reference=grad_norms_reference, adapt=build_model,
+    reference=grad_norms_reference, invoker="recurrent_module",
     mistakes=(
         ("L must be the sum of the *last* hidden state only, L = h_{T-1}.sum(); this looks like the sum of every "
          "h_t (e.g. output.sum()), which adds a direct gradient at every step",
