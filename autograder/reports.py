@@ -13,8 +13,9 @@ from pathlib import Path
 import nbformat
 
 from autograder.discover import safe_id
+from autograder import lateness
 
-CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "flags")
+CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "flags") + lateness.COLUMNS
 
 
 def _number(value):
@@ -87,8 +88,10 @@ def write_submission(out, result):
         nbformat.write(result.notebook, out / "executed" / f"{name}.ipynb")
 
 
-def write_grades(out, results):
-    """grades.csv: one row per submission, sorted by student id."""
+def write_grades(out, results, extra=None):
+    """grades.csv: one row per submission, sorted by student id. ``extra(result)`` gives the cells of
+    ``lateness.COLUMNS`` (name, submission time, late, penalty, final score), empty when not given."""
+    extra = extra or (lambda r: lateness.columns(r, None))
     path = Path(out) / "grades.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as file:
@@ -96,5 +99,5 @@ def write_grades(out, results):
         writer.writerow(CSV_COLUMNS)
         for r in sorted(results, key=lambda r: r.student_id):
             writer.writerow([r.student_id, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status,
-                             ";".join(r.flags)])
+                             ";".join(r.flags), *extra(r)])
     return path
