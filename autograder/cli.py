@@ -55,7 +55,6 @@ def cmd_grade(args):
     from autograder.discover import extract_zip, find_submissions
     from autograder.engine import draw_secret
     from autograder.kernel import KernelStartError
-    from autograder.reports import write_grades, write_submission
     from autograder.runner import default_workers, grade_many
     from autograder.submission import SubmissionError
 
@@ -88,7 +87,13 @@ def cmd_grade(args):
                 print(f"error: {exc}", file=sys.stderr)
                 return EXIT_UNUSABLE
             source = unpacked
-        submissions = find_submissions(source, assignment.name, assignment.notebook_name, exclude=[out])
+        try:
+            roster, policy = _roster_and_policy(args)
+        except (ValueError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        submissions = find_submissions(source, assignment.name, assignment.notebook_name, exclude=[out],
+                                       roster=roster)
         if not submissions:
             print(f"error: no submissions found in {args.submissions}", file=sys.stderr)
             return EXIT_UNUSABLE
@@ -99,12 +104,12 @@ def cmd_grade(args):
         start = time.monotonic()
         try:
             results = grade_many(assignment, submissions, config, draw_secret(), workers=workers,
-                                 on_result=lambda r: write_submission(out, r), progress=not args.quiet)
+                                 on_result=_on_result(out, len(submissions), args.quiet), progress=not args.quiet)
         except KernelStartError as exc:
             print(f"error: cannot start a grading kernel: {exc}", file=sys.stderr)
             return EXIT_UNUSABLE
         elapsed = time.monotonic() - start
-        path = write_grades(out, results)
+        path, summary = _write_grades(out, assignment, submissions, results, roster, policy, args)
     finally:
         if unpacked:
             shutil.rmtree(unpacked, ignore_errors=True)
@@ -112,9 +117,14 @@ def cmd_grade(args):
     print(f"{path}: " + ", ".join(f"{n} {status}" for status, n in counts.items()) +
           f"; {elapsed:.1f} s ({elapsed / len(results):.2f} s per submission)", file=sys.stderr)
     interrupted = sum("interrupted" in r.flags for r in results)
-    for r in results:
-        if r.status == "error" and "interrupted" not in r.flags:
-            print(f"  {r.student_id}: {r.message}", file=sys.stderr)
+    errors = [r for r in results if r.status == "error" and "interrupted" not in r.flags]
+    if errors:
+        print(f"{len(errors)} error row(s): nothing could be graded (score 0 in grades.csv"
+              + (", 'needs manual grade' in formgrader" if args.gradebook else "") + "):", file=sys.stderr)
+    for r in errors:
+        print(f"  {r.student_id}: {r.message}", file=sys.stderr)
+    for line in summary:
+        print(line, file=sys.stderr)
     if interrupted:
         print(f"interrupted: {interrupted} submission(s) not graded (flag 'interrupted'); nothing recorded in the "
               "gradebook", file=sys.stderr)
@@ -124,8 +134,68 @@ def cmd_grade(args):
         coursedir = course_directory(root, args.db)
         recorded = record(assignment, results, coursedir)
         print(f"gradebook {coursedir.db_url}: recorded {len(recorded)} submission(s)"
-              + (f"; not recorded (status error): {counts['error']}" if counts["error"] else ""), file=sys.stderr)
+              + (f", of which {counts['error']} error row(s) at 0 points, marked 'needs manual grade'"
+                 if counts["error"] else ""), file=sys.stderr)
     return 0
+
+
+def _on_result(out, total, quiet):
+    """Write each result's files as it comes; when stderr is not a terminal (a log), also print one line per
+    submission, since the progress bar only draws on a terminal."""
+    from autograder.reports import write_submission
+    done = [0]
+
+    def on_result(result):
+        write_submission(out, result)
+        done[0] += 1
+        if not quiet and not sys.stderr.isatty():
+            print(f"[{done[0]}/{total}] {result.student_id}: {result.score:g}/{result.max_score:g} {result.status}"
+                  + (f" [{';'.join(result.flags)}]" if result.flags else ""), file=sys.stderr, flush=True)
+    return on_result
+
+
+def _roster_and_policy(args):
+    """(lms.Roster or None, lateness.LatePolicy) from the grade command's options; ValueError when unusable."""
+    from datetime import timedelta
+    from autograder.lateness import LatePolicy, parse_time
+    from autograder.lms import load_roster
+    roster = load_roster(args.roster) if args.roster else None
+    try:
+        due = parse_time(args.due) if args.due else None
+    except (ValueError, OverflowError):
+        raise ValueError(f"--due {args.due!r} is not a date and time (e.g. 2026-03-01T23:59:00+08:00)") from None
+    if args.late_penalty < 0 or not 0 <= args.late_cap <= 100:
+        raise ValueError("--late-penalty must be >= 0 and --late-cap between 0 and 100 (percent)")
+    return roster, LatePolicy(due, args.late_penalty, args.late_cap, timedelta(minutes=args.grace))
+
+
+def _write_grades(out, assignment, submissions, results, roster, policy, args):
+    """grades.csv with the lateness columns, and the Canvas gradebook CSV; (path, summary lines)."""
+    from autograder import gradebook_export, lateness
+    from autograder.reports import write_grades
+    by_id = {s.student_id: s for s in submissions}
+    late = {r.student_id: lateness.assess(by_id[r.student_id], policy, r.max_score)
+            for r in results if r.student_id in by_id}
+    path = write_grades(out, results, extra=lambda r: lateness.columns(
+        r, late.get(r.student_id), by_id[r.student_id].name if r.student_id in by_id else ""))
+    finals = {sid: lateness.final_score(r.score, late.get(sid)) for sid, r in ((r.student_id, r) for r in results)}
+    rows = gradebook_export.entries(results, by_id, finals, roster)
+    canvas, skipped = gradebook_export.write_canvas_csv(out, rows, args.lms_column or assignment.name,
+                                                        assignment.autograded_max)
+    lines = []
+    n_late = sum(1 for x in late.values() if x.late)
+    if n_late or policy.due:
+        lines.append(f"late: {n_late} hand-in(s)" + (f", penalty {policy.per_day:g}% per day (cap {policy.cap:g}%)"
+                                                     if policy.per_day else ", no penalty"))
+    lines.append(f"{canvas}: {len(rows) - len(skipped)} row(s) for Canvas's gradebook import"
+                 + (f"; left out (no Canvas user id: give a roster): {', '.join(skipped[:10])}"
+                    + (" ..." if len(skipped) > 10 else "") if skipped else ""))
+    unknown = [s.student_id for s in submissions if "unrecognised-name" in s.flags or "not-in-roster" in s.flags]
+    if unknown:
+        lines.append(f"{len(unknown)} hand-in(s) with a name no LMS pattern or roster entry explains (flags "
+                     f"unrecognised-name, not-in-roster): {', '.join(unknown[:10])}" + (" ..." if len(unknown) > 10
+                                                                                       else ""))
+    return path, lines
 
 
 def cmd_check(args):
@@ -189,7 +259,18 @@ def parser():
     grade.add_argument("--workers", type=int, default=0, help="parallel workers (default: one per core)")
     grade.add_argument("--gradebook", action="store_true", help="record the scores in the nbgrader gradebook")
     grade.add_argument("--db", help="gradebook database URL (default: from autograder/nbgrader_config.py)")
-    grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.add_argument("--quiet", action="store_true", help="no progress bar (nor progress lines in a log)")
+    grade.add_argument("--roster", metavar="CSV", help="map LMS ids to student ids and names (autograder/lms.py)")
+    grade.add_argument("--due", help="due date and time, ISO 8601 (e.g. 2026-03-01T23:59:00+08:00; no zone: UTC)")
+    grade.add_argument("--late-penalty", type=float, default=0.0, metavar="PERCENT",
+                       help="percent of the points taken off per started day late (default 0: no penalty)")
+    grade.add_argument("--late-cap", type=float, default=100.0, metavar="PERCENT",
+                       help="largest total late penalty, percent of the points (default 100)")
+    grade.add_argument("--grace", type=float, default=0.0, metavar="MINUTES",
+                       help="minutes after --due that still count as on time (default 0)")
+    grade.add_argument("--lms-column", metavar="NAME",
+                       help="assignment column of canvas_grades.csv, e.g. 'GRU NumPy (12345)' to update Canvas "
+                            "assignment 12345 (default: the assignment id, a new column)")
     _add_run_options(grade)
     grade.set_defaults(run=cmd_grade)
 

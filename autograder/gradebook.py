@@ -7,7 +7,10 @@
   A manual score a grader already gave is kept (and the cell is flagged for review, as nbgrader does).
 - The executed notebook goes to nbgrader's autograded folder, where formgrader reads it.
 
-Submissions with status ``error`` (nothing gradable) are not recorded: the instructor sees them in grades.csv.
+Submissions with status ``error`` (nothing gradable: a broken file, no notebook) are recorded too, so that the
+instructor sees them where the others are: every graded cell at 0 points and flagged "needs manual grade", with the
+reason as the cells' comment, and in autograded/ the released notebook headed by that reason (the hand-in itself
+could not be read). Regrade them by hand, or fix the file and grade again.
 """
 
 import copy
@@ -84,7 +87,7 @@ def _record(assignment, results, coursedir, db_url, course_id):
     recorded = []
     with Gradebook(db_url, course_id) as gb:
         for result in results:
-            if result.status == "error":
+            if "interrupted" in result.flags:  # not graded at all: grading again will record it
                 continue
             gb.update_or_create_student(result.student_id)
             extra = {}
@@ -94,6 +97,11 @@ def _record(assignment, results, coursedir, db_url, course_id):
                 gb.update_or_create_submission(assignment.name, result.student_id, **extra)
             except Exception:  # an unparsable timestamp.txt must not lose the grades
                 gb.update_or_create_submission(assignment.name, result.student_id)
+            if result.status == "error":
+                _record_error(gb, assignment, result)
+                _write_autograded(coursedir, assignment, result)
+                recorded.append(result.student_id)
+                continue
             for test in result.tests:
                 grade = gb.find_grade(test.grade_id, assignment.notebook_name, assignment.name, result.student_id)
                 grade.auto_score = test.score
@@ -116,10 +124,37 @@ def _record(assignment, results, coursedir, db_url, course_id):
     return recorded
 
 
+def _record_error(gb, assignment, result):
+    """An error row in the gradebook: 0 points, every graded cell to be looked at, the reason as comment."""
+    reason = f"Not graded: {result.message or ', '.join(result.flags)}"
+    for gid in [*assignment.tests, *assignment.manual]:
+        grade = gb.find_grade(gid, assignment.notebook_name, assignment.name, result.student_id)
+        grade.auto_score = 0.0
+        grade.needs_manual_grade = True
+    for cell in assignment.notebook.cells:
+        gid = grade_id(cell)
+        if cell_kind(cell) in ("solution", "manual") and gid:
+            comment = gb.find_comment(gid, assignment.notebook_name, assignment.name, result.student_id)
+            comment.auto_comment = reason
+    gb.db.commit()
+
+
+def error_notebook(assignment, result):
+    """What formgrader shows for an error row: the released notebook, headed by why it was not graded."""
+    notebook = nbformat.v4.new_notebook(metadata=copy.deepcopy(assignment.notebook.metadata))
+    notebook.cells = [nbformat.v4.new_markdown_cell(
+        f"**This hand-in could not be graded** ({', '.join(result.flags)}): {result.message}\n\n"
+        "Below is the released notebook, not the student's: every graded cell is at 0 points until it is graded "
+        "by hand or the file is fixed and graded again.")] + [copy.deepcopy(cell) for cell in assignment.released]
+    return notebook
+
+
 def _write_autograded(coursedir, assignment, result):
     """The executed notebook where formgrader looks for it: autograded/<student>/<assignment>/<name>.ipynb."""
-    if result.notebook is None:
+    notebook = result.notebook if result.notebook is not None else \
+        error_notebook(assignment, result) if result.status == "error" else None
+    if notebook is None:
         return
     folder = coursedir.format_path(coursedir.autograded_directory, result.student_id, assignment.name)
     os.makedirs(folder, exist_ok=True)
-    nbformat.write(result.notebook, os.path.join(folder, f"{assignment.notebook_name}.ipynb"))
+    nbformat.write(notebook, os.path.join(folder, f"{assignment.notebook_name}.ipynb"))

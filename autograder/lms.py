@@ -34,7 +34,7 @@ from pathlib import Path
 CANVAS = re.compile(r"^(?P<name>[^_]+?)(?P<late>_late)?_(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$", re.I)
 MOODLE = re.compile(r"^(?P<name>.+?)_(?P<participant>\d+)_assignsubmission_(?:file|onlinetext)_?(?P<file>.*)$")
 BLACKBOARD = re.compile(r"^(?P<assignment>.+)_(?P<user>[^_]+)_attempt_"
-                        r"(?P<time>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})(?P<late>_late)?(?:_(?P<file>.+))?$", re.I)
+                        r"(?P<time>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})(?P<late>_late)?(?:_(?P<file>.+)|\.txt)?$", re.I)
 RESUBMITTED = re.compile(r"-\d+$")  # Canvas's suffix on a re-uploaded file name: gru_numpy-1.ipynb
 
 

@@ -111,7 +111,8 @@ def test_every_submission_has_exactly_one_row(graded):
     table = rows(graded)
     assert sorted(table) == sorted([*CORPUS, "blank", "corrupted", "edited_locked"])
     assert list(next(csv.reader(open(graded / "grades.csv")))) == \
-        ["student_id", "assignment", "score", "max_score", "status", "flags"]
+        ["student_id", "assignment", "score", "max_score", "status", "flags", "name", "submitted_at",
+         "submitted_from", "late", "days_late", "penalty", "final_score"]
     assert all(row["max_score"] == "6" and row["assignment"] == syn.ASSIGNMENT for row in table.values())
 
 
