@@ -20,6 +20,9 @@ from typing import Callable, Optional
 import numpy as np
 
 from coursekit import harness
+from coursekit.feedback import (CheckFailed, Problem, failure_message, forbidden_message, learner_traceback,
+                               most_telling)
+from coursekit.forbidden import forbidden_reached
 from coursekit.harness import Invocation, copy_value, pack, unpack  # noqa: F401  (pack/unpack: public API)
 
 PUBLIC_SEED = 2024  # the cases learners see in the notebook; the grader draws fresh ones per grading run
@@ -31,8 +34,11 @@ class Case:
 
     label: str
     args: tuple
-    rtol: float = 1e-7
-    atol: float = 1e-9
+    rtol: float = 1e-9  # tight enough that a float32 computation fails a float64 case
+    atol: float = 1e-12
+    # blame: for a probe case (built to isolate one part: zero input, a gate forced shut...), the part that is
+    # most likely wrong when this case fails and the probes before it pass
+    blame: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +77,14 @@ class Item:
     # requirement(case, outcome) -> message or None: a property of the call besides its output, judged on the
     # trusted side from what the harness measured (e.g. the lines of Python a scan ran).
     requirement: Optional[Callable] = None
+    keep_dtype: bool = True  # float outputs must have the reference's precision (float32 in, float32 out)
+    numpy_output: bool = False  # the text asks for NumPy arrays: a returned torch tensor fails
+    # across(cases, outcomes) -> (case index, message) or None: a property of several calls together, e.g. the
+    # same seed giving the same batch (judged when every case passes on its own)
+    across: Optional[Callable] = None
+    # entry_hints: (where, hint) pairs: when no listed mistake explains a wrong output and its first wrong entry
+    # is ``where`` (e.g. "output[2]['b_hn']"), the hint is the likely cause
+    entry_hints: tuple = ()
 
 
 @dataclasses.dataclass
@@ -150,44 +164,104 @@ def _mismatch(output, expected, rtol, atol, where="output"):
     return None
 
 
-def _diagnose(item, case, output):
-    """The first listed mistake whose output equals the learner's, or None."""
-    for diagnosis, wrong in item.mistakes:
-        try:
-            wrong_output = wrong(*copy_value(case.args))
-        except Exception:
-            continue
-        if _mismatch(output, wrong_output, case.rtol, case.atol) is None:
-            return diagnosis
+def _dtype_change(output, expected, where="output"):
+    """A message if a floating-point array of the output has another precision than the reference's, else None
+    (float32 in, float64 out is as wrong as the reverse: the text asks to keep the inputs' dtype)."""
+    if isinstance(expected, dict):
+        return next(filter(None, (_dtype_change(output[k], expected[k], f"{where}[{k!r}]") for k in expected)), None)
+    if isinstance(expected, tuple):
+        return next(filter(None, (_dtype_change(o, e, f"{where}[{i}]")
+                                  for i, (o, e) in enumerate(zip(output, expected)))), None)
+    out, exp = np.asarray(output), np.asarray(expected)
+    if exp.dtype.kind == "f" and out.dtype.kind == "f" and out.dtype != exp.dtype:
+        return f"{where} is {out.dtype} although the inputs are {exp.dtype}"
     return None
 
 
-def judge_case(item, case, outcome):
-    """None if the outcome is right, else a message for this case."""
-    prefix = f"[{case.label}] "
-    if outcome["error"]:
-        return prefix + f"{item.target} raised {outcome['error']}"
-    if outcome["modified_input"]:
-        return prefix + f"{item.target} modified its input in place; work on new arrays (e.g. x = x + 1, not x += 1)"
+DTYPE_CAUSE = ("an array made without dtype= is float64 (np.zeros(shape), np.array(list), np.ones(...)): create it "
+               "from the inputs, e.g. np.zeros_like(h) or np.zeros(shape, dtype=x.dtype), and do not cast")
+INPUT_CAUSE = ("x += ..., x[...] = ..., out=x and .resize_() write into the caller's array; compute into new "
+               "arrays instead (x = x + ...)")
+WARNING_CAUSE = "the value may look right, but the computation overflowed on the way: never exponentiate a large x"
+TENSOR_CAUSE = "the text asks for a NumPy array: convert at the end, e.g. tensor.detach().numpy()"
+
+
+def _listed_mistake(item, cases, outcomes, problems):
+    """The first listed mistake that explains every failing value: its output equals the learner's on each case
+    that failed on values (cases where the wrong implementation itself raises are skipped), on one at least.
+
+    Matching on one case is not enough: on H = 1 the two placements of the reset gate agree, so a learner whose
+    b_hn is misplaced would be told the reset gate is.
+    """
+    failing = [i for i, p in enumerate(problems) if p is not None and p.kind == "value"]
+    for diagnosis, wrong in item.mistakes:
+        matched = 0
+        for index in failing:
+            case = cases[index]
+            try:
+                wrong_output = wrong(*copy_value(case.args))
+            except Exception:
+                continue
+            if _mismatch(outcomes[index]["output"], wrong_output, case.rtol, case.atol) is not None:
+                break
+            matched = matched or index + 1
+        else:
+            if matched:
+                return matched - 1, diagnosis
+    return None
+
+
+def _as_problem(label, found, kind, index):
+    """A Problem from what a validate/requirement/across function returned: a message or (message, cause)."""
+    what, cause = found if isinstance(found, tuple) else (found, None)
+    return Problem(label, what, cause, kind, index=index)
+
+
+def judge_case(item, case, outcome, index=-1):
+    """None if the outcome is right, else the :class:`~coursekit.feedback.Problem` on this case."""
+    label, error = case.label, outcome.get("error")
+    if error:
+        kind = "stub" if error.startswith("NotImplementedError") else "error"
+        return Problem(label, f"{item.target} raised {error}", case.blame or None, kind, index=index)
+    measures = outcome.get("measures") or {}
+    if outcome.get("modified_input") or measures.get("tensor_args_changed"):
+        return Problem(label, f"{item.target} changed its inputs (values or shapes)", INPUT_CAUSE, "input",
+                       index=index)
     if outcome.get("warnings") and item.no_warnings:
-        return prefix + (f"{item.target} triggered a NumPy warning: {outcome['warnings'][0]!r}. "
-                         "The value may look right, but the computation overflowed on the way")
+        return Problem(label, f"NumPy warned: {outcome['warnings'][0]!r}", WARNING_CAUSE, "warning", index=index)
+    if item.numpy_output and measures.get("tensor_output"):
+        return Problem(label, f"{item.target} returned a torch tensor", TENSOR_CAUSE, "requirement", index=index)
+    if item.requirement is not None:
+        found = item.requirement(case, outcome)
+        if found:
+            return _as_problem(label, found, "requirement", index)
     output = outcome["output"]
     if item.validate is not None:
-        problem = item.validate(case, output)
-        return prefix + problem if problem else None
-    if item.requirement is not None:
-        problem = item.requirement(case, outcome)
-        if problem:
-            return prefix + problem
+        found = item.validate(case, output)
+        return _as_problem(label, found, "value", index) if found else None
     expected = item.reference(*copy_value(case.args))
     problem = _mismatch(output, expected, case.rtol, case.atol)
     if problem is None:
-        return None
-    diagnosis = _diagnose(item, case, output)
-    if diagnosis:
-        return prefix + f"{problem}.\nMost likely: {diagnosis}"
-    return prefix + problem
+        change = _dtype_change(output, expected) if item.keep_dtype else None
+        return Problem(label, change, DTYPE_CAUSE, "dtype", index=index) if change else None
+    where = problem.split(" ", 1)[0]
+    hint = next((h for w, h in item.entry_hints if w == where), None)
+    return Problem(label, problem, hint or case.blame or None, "value", index=index)
+
+
+def problems_of(item, cases, outcomes):
+    """Every case's problem (None where it passes), plus the item's checks across cases (e.g. the seed)."""
+    problems = [judge_case(item, case, outcome, index) for index, (case, outcome) in enumerate(zip(cases, outcomes))]
+    listed = _listed_mistake(item, cases, outcomes, problems) if item.mistakes else None
+    if listed:
+        index, diagnosis = listed
+        problems[index] = dataclasses.replace(problems[index], cause=diagnosis, listed=True)
+    if item.across is not None and not any(problems):
+        found = item.across(cases, outcomes)
+        if found:
+            index, message = found
+            problems[index] = _as_problem(cases[index].label, message, "value", index)
+    return problems
 
 
 def judge(item, cases, outcomes):
@@ -195,21 +269,16 @@ def judge(item, cases, outcomes):
     if len(outcomes) != len(cases):
         return Verdict(item.name, False, len(cases), 0,
                        f"expected {len(cases)} outcomes for {item.target}, got {len(outcomes)}")
-    problems = [judge_case(item, case, outcome) for case, outcome in zip(cases, outcomes)]
-    failed = [p for p in problems if p]
+    failed = [p for p in problems_of(item, cases, outcomes) if p]
     if failed:
-        # Show the first failure that names a likely mistake: e.g. transposed weights raise a shape error on a
-        # non-square case but are recognised on the square one.
-        shown = next((p for p in failed if "\nMost likely: " in p), failed[0])
-        more = f"\n(and {len(failed) - 1} more failing case(s))" if len(failed) > 1 else ""
-        message = f"{item.target}: {len(cases) - len(failed)}/{len(cases)} cases pass.\n{shown}{more}"
+        message = failure_message(item.target, item.points, failed, len(cases))
     else:
         message = f"{item.target}: all {len(cases)} cases pass."
     return Verdict(item.name, not failed, len(cases), len(cases) - len(failed), message)
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Forbidden names (e.g. calling torch or the reference instead of writing the NumPy code)
+# Forbidden modules and names (e.g. calling torch or the reference instead of writing the NumPy code)
 # ----------------------------------------------------------------------------------------------------------------
 
 def names_used(fn):
@@ -225,29 +294,21 @@ def names_used(fn):
     return names
 
 
-def forbidden_used(item, fn):
-    """The forbidden names that ``fn`` refers to, directly or through a global alias of a forbidden module."""
+def forbidden_found(item, fn):
+    """{what the learner wrote: the forbidden module or name it reaches} (see :mod:`coursekit.forbidden`).
+
+    Entries of ``item.forbidden`` are modules; those without a dot are also refused as bare names (e.g.
+    "errstate", "settrace"), wherever they appear in the code.
+    """
     if not item.forbidden or not item.call:
-        return []
-    namespace = dict(getattr(fn, "__globals__", {}))
-    code, closure = getattr(fn, "__code__", None), getattr(fn, "__closure__", None) or ()
-    if code is not None:  # variables captured from an enclosing function count too
-        for name, cell in zip(code.co_freevars, closure):
-            try:
-                namespace[name] = cell.cell_contents
-            except ValueError:  # a closure cell that is not filled yet
-                pass
-    used = []
-    for name in sorted(names_used(fn) | set(code.co_freevars if code else ())):
-        value = namespace.get(name)
-        origin = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
-        origin = origin if isinstance(origin, str) else ""
-        # a forbidden module itself, anything defined in it, or a parent package that leads to it
-        if name in item.forbidden or any(origin == f or origin.startswith(f + ".")
-                                         or (inspect.ismodule(value) and f.startswith(origin + "."))
-                                         for f in item.forbidden):
-            used.append(name)
-    return used
+        return {}
+    names = tuple(f for f in item.forbidden if "." not in f)
+    return forbidden_reached(fn, item.forbidden, names)
+
+
+def forbidden_used(item, fn):
+    """The labels of :func:`forbidden_found`, sorted (what the learner wrote that reaches a forbidden thing)."""
+    return sorted(forbidden_found(item, fn))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -258,16 +319,31 @@ def cases_for(item, seed, hidden):
     return item.make_cases(np.random.default_rng(seed), hidden)
 
 
+def _learner_trace(item, fn, case):
+    """The learner's own traceback on ``case`` (their code raised there): call it once more, directly."""
+    invoked = invocation(item, case)
+    try:
+        harness.call_directly(fn, invoked, item.call)
+    except Exception as exc:  # the learner's error, shown with their frames only
+        return learner_traceback(exc)
+    return ""
+
+
 def check(item, fn, *, hidden=False, seed=PUBLIC_SEED, quiet=False):
-    """Check a learner's function in the notebook; raise AssertionError with a diagnosis when it is wrong."""
-    used = forbidden_used(item, fn)
-    if used:
-        raise AssertionError(f"{item.target} uses {', '.join(used)}; this exercise must be written without "
-                             f"{', '.join(item.forbidden)}.")
+    """Check a learner's function in the notebook; raise :class:`~coursekit.feedback.CheckFailed` (an
+    AssertionError that IPython shows as a few lines) naming the likely mistake when it is wrong."""
+    __tracebackhide__ = True  # noqa: F841  (pytest and IPython's debugger skip this frame)
+    found = forbidden_found(item, fn)
+    if found:
+        raise CheckFailed(forbidden_message(item.target, found, item.forbidden))
     cases = cases_for(item, seed, hidden)
-    verdict = judge(item, cases, call_learner(item, fn, cases))
-    if not verdict.passed:
-        raise AssertionError(verdict.message)
+    outcomes = call_learner(item, fn, cases)
+    failed = [p for p in problems_of(item, cases, outcomes) if p]
+    if failed:
+        shown = most_telling(failed)
+        trace = _learner_trace(item, fn, cases[shown.index]) if shown.kind == "error" and item.call else ""
+        raise CheckFailed(failure_message(item.target, item.points, failed, len(cases)), trace)
+    verdict = Verdict(item.name, True, len(cases), len(cases), f"{item.target}: all {len(cases)} cases pass.")
     if not quiet:
         print(("hidden " if hidden else "") + "check passed: " + verdict.message)
     return verdict

@@ -114,9 +114,27 @@ def _tensor(array):
     return torch.from_numpy(array)  # shares memory with the case's copy: an in-place change is still detected
 
 
+def _tensor_snapshot(tensors):
+    return [(tuple(t.shape), t.detach().clone()) for t in tensors]
+
+
+def _tensors_changed(tensors, before):
+    """Whether a tensor the learner was given changed shape or values (e.g. ``h_n.resize_()``, ``xs.add_(1)``):
+    a shrinking resize_ keeps the NumPy copy as it was, so the input check on the arrays alone misses it."""
+    import torch
+
+    return any(tuple(t.shape) != shape or not torch.equal(t.detach(), values)
+               for t, (shape, values) in zip(tensors, before))
+
+
 def invoke_with_tensors(fn, *args):
-    """``fn`` gets every top-level array argument as a torch tensor (e.g. h_n as nn.GRU returns it)."""
-    return fn(*(_tensor(a) if isinstance(a, np.ndarray) else a for a in args))
+    """``fn`` gets every top-level array argument as a torch tensor (e.g. h_n as nn.GRU returns it); the measure
+    ``tensor_args_changed`` records whether it changed one of them."""
+    args = tuple(_tensor(a) if isinstance(a, np.ndarray) else a for a in args)
+    tensors = [a for a in args if not isinstance(a, (int, float, bool, str, type(None), tuple, dict))]
+    before = _tensor_snapshot(tensors)
+    output = fn(*args)
+    return Measured(output, tensor_args_changed=int(_tensors_changed(tensors, before)))
 
 
 RECURRENT_WEIGHTS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
@@ -151,7 +169,10 @@ def invoke_on_recurrent_module(fn, kind, weights, xs):
     import torch
 
     dtype = torch.float32 if xs.dtype == np.float32 else torch.float64
-    return fn(recurrent_module(kind, weights, dtype), _tensor(xs))
+    tensor = _tensor(xs)
+    before = _tensor_snapshot([tensor])
+    output = fn(recurrent_module(kind, weights, dtype), tensor)
+    return Measured(output, tensor_args_changed=int(_tensors_changed([tensor], before)))
 
 
 def invoke_classifier(cls, input_size, hidden_size, num_classes, gru_weights, W_out, b_out, x):
@@ -253,7 +274,114 @@ def invoke_counting_lines(fn, *args):
     return Measured(output, python_lines=lines)
 
 
+class Traced:
+    """A number that knows the length of the longest chain of operations that produced it (its *depth*).
+
+    Arrays of Traced numbers (dtype object) go through NumPy's arithmetic element by element, so the depth of
+    every output entry is the sequential depth of the work behind it, whatever runs it: a Python loop, a C loop
+    (``itertools.accumulate`` of 2x2 matrices) or vectorised passes. A scan over T steps has depth O(log T), any
+    sequential evaluation depth T. Nothing is timed.
+    """
+
+    __slots__ = ("value", "depth")
+
+    def __init__(self, value, depth=0):
+        self.value, self.depth = float(value), depth
+
+    @staticmethod
+    def _parts(other):
+        return (other.value, other.depth) if isinstance(other, Traced) else (float(other), 0)
+
+    def _binary(self, other, op, swap=False):
+        value, depth = self._parts(other)
+        a, b = (value, self.value) if swap else (self.value, value)
+        return Traced(op(a, b), max(self.depth, depth) + 1)
+
+    def __add__(self, other):
+        return self._binary(other, float.__add__)
+
+    def __radd__(self, other):
+        return self._binary(other, float.__add__, swap=True)
+
+    def __sub__(self, other):
+        return self._binary(other, float.__sub__)
+
+    def __rsub__(self, other):
+        return self._binary(other, float.__sub__, swap=True)
+
+    def __mul__(self, other):
+        return self._binary(other, float.__mul__)
+
+    def __rmul__(self, other):
+        return self._binary(other, float.__mul__, swap=True)
+
+    def __truediv__(self, other):
+        return self._binary(other, lambda a, b: a / b if b else float("nan"))
+
+    def __rtruediv__(self, other):
+        return self._binary(other, lambda a, b: a / b if b else float("nan"), swap=True)
+
+    def __neg__(self):
+        return Traced(-self.value, self.depth + 1)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return Traced(abs(self.value), self.depth + 1)
+
+    def __float__(self):
+        return self.value
+
+    def _compare(self, other, op):
+        return op(self.value, self._parts(other)[0])
+
+    def __lt__(self, other):
+        return self._compare(other, float.__lt__)
+
+    def __le__(self, other):
+        return self._compare(other, float.__le__)
+
+    def __gt__(self, other):
+        return self._compare(other, float.__gt__)
+
+    def __ge__(self, other):
+        return self._compare(other, float.__ge__)
+
+    def __eq__(self, other):
+        return self._compare(other, float.__eq__)
+
+    def __hash__(self):
+        return hash(self.value)
+
+    def __bool__(self):
+        return bool(self.value)
+
+
+def _traced(array):
+    traced = np.empty(array.shape, dtype=object)
+    for index in np.ndindex(array.shape):
+        traced[index] = Traced(array[index])
+    return traced
+
+
+def sequential_depth(value):
+    """The largest depth of the Traced numbers in an output (-1 when it holds none: the tracking was lost)."""
+    depths = [v.depth for v in np.asarray(value, dtype=object).ravel() if isinstance(v, Traced)]
+    return max(depths) if depths else -1
+
+
+def invoke_measuring_depth(fn, *args):
+    """``fn`` on the case's arrays as arrays of :class:`Traced` numbers; the output comes back as floats with the
+    measure ``sequential_depth`` (-1 when the function turned the numbers into plain floats)."""
+    output = fn(*(_traced(a) if isinstance(a, np.ndarray) else a for a in args))
+    depth = sequential_depth(output)
+    plain = np.vectorize(float, otypes=[np.float64])(np.asarray(output, dtype=object))
+    return Measured(plain, sequential_depth=depth)
+
+
 INVOKERS = {
+    "depth": invoke_measuring_depth,
     "tensors": invoke_with_tensors,
     "recurrent_module": invoke_on_recurrent_module,
     "classifier": invoke_classifier,
@@ -271,6 +399,21 @@ def _call(target, invocation, call):
     if invocation.invoker is None:
         return target(*invocation.args)
     return INVOKERS[invocation.invoker](target, *invocation.args)
+
+
+def _holds_tensor(value):
+    """Whether an output is, or holds, a torch tensor (recorded: some exercises ask for NumPy arrays)."""
+    if isinstance(value, (tuple, list)):
+        return any(_holds_tensor(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_tensor(v) for v in value.values())
+    return type(value).__module__.startswith("torch")
+
+
+def call_directly(target, invocation, call=True):
+    """One call as :func:`call_learner` makes it, on copies of the arguments, letting exceptions through (the
+    notebook's check calls it again to show the learner their own traceback)."""
+    return _call(target, dataclasses.replace(invocation, args=copy_value(tuple(invocation.args))), call)
 
 
 def call_learner(target, invocations, *, call=True):
@@ -291,6 +434,7 @@ def call_learner(target, invocations, *, call=True):
                 output = _call(target, dataclasses.replace(invocation, args=args), call)
                 if isinstance(output, Measured):
                     output, outcome["measures"] = output.output, dict(output.measures)
+                outcome["measures"]["tensor_output"] = int(_holds_tensor(output))
                 outcome["output"] = to_plain(output)
             except Exception as exc:  # the learner's bug becomes a message, never a crash of the checker
                 outcome["error"] = f"{type(exc).__name__}: {exc}"
@@ -353,3 +497,57 @@ def unpack(data):
         return array.item() if node["s"] else array
 
     return build(layout)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Entering the clean room (run once, first, by the grader's trusted setup of a clean-room kernel)
+# ----------------------------------------------------------------------------------------------------------------
+
+class _AbsentModules:
+    """A meta-path finder that refuses ``absent`` top-level modules and coursekit modules not in ``allowed``.
+
+    Only used where the grader has no sandbox to leave these modules out of the filesystem: it is a courtesy that
+    gives the same error messages, not a protection (code in the process can remove it).
+    """
+
+    def __init__(self, absent, allowed):
+        self.absent, self.allowed = frozenset(absent), frozenset(allowed)
+
+    def find_spec(self, name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top in self.absent or (top == "coursekit" and name != "coursekit" and name not in self.allowed):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+def _shell_command_skipped(command, *args, **kwargs):
+    print(f"[clean room] shell command not run: {command}")
+    return None
+
+
+def enter_clean_room(shell, *, absent=(), allowed=(), guard=False):
+    """Prepare an IPython ``shell`` to run graded code: shell escapes (``!cmd``, ``%pip``, ``%system``) become
+    no-ops that say so (graded code cannot depend on them), figures draw off screen, and with ``guard`` the
+    ``absent`` modules refuse to import (see :class:`_AbsentModules`)."""
+    os.environ["MPLBACKEND"] = "agg"
+    if guard:
+        sys.meta_path.insert(0, _AbsentModules(absent, allowed))
+    if shell is not None:
+        shell.system = _shell_command_skipped
+        shell.system_piped = _shell_command_skipped
+        shell.system_raw = _shell_command_skipped
+        shell.getoutput = lambda command, split=True, depth=0: _shell_command_skipped(command) or []
+
+
+def evaluate_and_publish(namespace, payload, mime):
+    """The clean room's whole answer to one request: ``payload`` is the packed request in base64; the packed
+    result goes back as display data of type ``mime`` on the kernel's output channel (never a file)."""
+    import base64
+
+    from IPython.display import publish_display_data
+
+    try:
+        result = evaluate(namespace, unpack(base64.b64decode(payload)))
+    except Exception as exc:  # a broken namespace (e.g. a learner's object that fails to compare) is a message
+        result = {"missing": False, "outcomes": (), "crash": f"{type(exc).__name__}: {exc}"}
+    publish_display_data({mime: base64.b64encode(pack(result)).decode("ascii")})

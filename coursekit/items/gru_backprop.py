@@ -18,7 +18,7 @@ import numpy as np
 
 from coursekit import gru
 from coursekit.checking import Case, Item
-from coursekit.items.cases import cell_cases, sequence_cases
+from coursekit.items.cases import cell_cases, gru_params, probe_params, sequence_cases
 
 ASSIGNMENT = "03-gru-backprop"
 NOT_ALLOWED = ("torch", "coursekit")  # the point of the exercise is to derive and write the gradients yourself
@@ -64,14 +64,75 @@ def _with_upstream(rng, cases, shape_of):
     return out
 
 
+# Probes: forward states chosen so that one path of the backward pass carries gradient (z = 1 closes every path
+# but the direct one, r = 1 leaves the reset gate's derivative at 0...), in an order that adds one path at a time.
+CELL_PROBES = (  # label, z forced, r forced, blame
+    ("probe: z forced to 1 (only the direct path)", 1, None,
+     "the direct path: h' = (1 - z) * n + z * h_prev depends on h_prev directly, so dh_prev starts from "
+     "dh_next * z (and with z = 1 nothing flows into the gates)"),
+    ("probe: z = 0, r = 1 (the candidate's path)", 0, 1,
+     "the candidate's path: dn = dh_next * (1 - z), da_n = dn * (1 - n**2), then dx += da_n @ W_in, "
+     "dh_prev += (da_n * r) @ W_hn, dW_in = da_n.T @ x, db_in = da_n.sum(0), dW_hn = (da_n * r).T @ h_prev, "
+     "db_hn = (da_n * r).sum(0)"),
+    ("probe: z = 0 (the reset gate's path)", 0, None,
+     "the reset gate's path: dr = da_n * gh_n with the cached gh_n = h_prev @ W_hn.T + b_hn, "
+     "da_r = dr * r * (1 - r); and W_hn, b_hn sit inside r * (...): their gradients use da_n * r"),
+    ("probe: every path", None, None,
+     "the update gate's path: dz = dh_next * (h_prev - n), da_z = dz * z * (1 - z)"),
+)
+
+# Where a wrong gradient shows up, what it usually means (used when no listed mistake explains the output).
+ENTRY_HINTS = (
+    ("output[2]['b_hn']", "db_hn is (da_n * r).sum(axis=0): b_hn sits inside r * (W_hn h_prev + b_hn), unlike b_in"),
+    ("output[2]['W_hn']", "dW_hn is (da_n * r).T @ h_prev: W_hn h_prev is multiplied by r"),
+    ("output[2]['b_hr']", "db_hr = db_ir = da_r.sum(axis=0): both biases enter r's pre-activation the same way"),
+    ("output[2]['b_hz']", "db_hz = db_iz = da_z.sum(axis=0): both biases enter z's pre-activation the same way"),
+)
+
+
+def _cell_probe_cases(rng, B=2, H=3):
+    cases = []
+    for label, z, r, blame in CELL_PROBES:
+        x, h = rng.standard_normal((B, H)), rng.standard_normal((B, H))
+        params = probe_params(gru_params(rng, H, H), z, r, ())
+        cases.append(Case(label, (rng.standard_normal((B, H)), x, h, params), blame=blame))
+    return cases
+
+
+def _sequence_probe_cases(rng, B=2, H=3):
+    cases = [Case(c.label.replace("probe: ", "probe (T=1): "), (c.args[0][None], c.args[1][None], c.args[2],
+                                                                  c.args[3]), blame=c.blame)
+             for c in _cell_probe_cases(rng, B, H)]
+    T = 3
+    independent = probe_params(gru_params(rng, H, H), 0, 1, ("W_hn", "b_hn"))  # no gradient reaches h_prev
+    cases.append(Case("probe: T=3, steps independent (z = 0, r = 1, W_hn = 0)",
+                      (rng.standard_normal((T, B, H)), rng.standard_normal((T, B, H)), rng.standard_normal((B, H)),
+                       independent),
+                      blame="the time order of the BPTT loop: dxs[t] belongs to xs[t], and the weight gradients "
+                            "add up the contributions of every step t"))
+    dhs = rng.standard_normal((T, B, H))
+    dhs[:-1] = 0.0
+    cases.append(Case("probe: T=3, upstream gradient at the last step only",
+                      (dhs, rng.standard_normal((T, B, H)), rng.standard_normal((B, H)), gru_params(rng, H, H)),
+                      blame="the time order of the BPTT loop: run t from T-1 down to 0, and start each step from "
+                            "dhs[t] + the dh_prev that step t+1 returned"))
+    cases.append(Case("probe: T=4, every path",
+                      (rng.standard_normal((4, B, H)), rng.standard_normal((4, B, H)), rng.standard_normal((B, H)),
+                       gru_params(rng, H, H)),
+                      blame="the BPTT loop: at every step dh = dhs[t] + dh_prev from step t+1, and every step's "
+                            "weight gradients are added"))
+    return cases
+
+
 def cell_backward_cases(rng, hidden):
-    """Cases (dh_next (B, H), x (B, I), h_prev (B, H), params)."""
-    return _with_upstream(rng, cell_cases(rng, hidden), lambda x, h: h.shape)
+    """Cases (dh_next (B, H), x (B, I), h_prev (B, H), params), then the probes."""
+    return _with_upstream(rng, cell_cases(rng, hidden), lambda x, h: h.shape) + _cell_probe_cases(rng)
 
 
 def sequence_backward_cases(rng, hidden):
-    """Cases (dhs (T, B, H), xs (T, B, I), h0 (B, H), params)."""
-    return _with_upstream(rng, sequence_cases(rng, hidden), lambda xs, h: (xs.shape[0],) + h.shape)
+    """Cases (dhs (T, B, H), xs (T, B, I), h0 (B, H), params), then the probes."""
+    return (_with_upstream(rng, sequence_cases(rng, hidden), lambda xs, h: (xs.shape[0],) + h.shape)
+            + _sequence_probe_cases(rng))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -196,13 +257,13 @@ SEQUENCE_MISTAKES = (
 
 GRU_CELL_BACKWARD = Item(
     name="test_gru_cell_backward", target="gru_cell_backward", points=6, make_cases=cell_backward_cases,
-    reference=cell_backward_reference, prepare=_prepare_cell, forbidden=NOT_ALLOWED,
+    reference=cell_backward_reference, prepare=_prepare_cell, forbidden=NOT_ALLOWED, entry_hints=ENTRY_HINTS,
     mistakes=tuple((diagnosis, _wrong_cell(key)) for key, diagnosis in CELL_MISTAKES),
 )
 
 GRU_BACKWARD = Item(
     name="test_gru_backward", target="gru_backward", points=4, make_cases=sequence_backward_cases,
-    reference=sequence_backward_reference, prepare=_prepare_sequence, forbidden=NOT_ALLOWED,
+    reference=sequence_backward_reference, prepare=_prepare_sequence, forbidden=NOT_ALLOWED, entry_hints=ENTRY_HINTS,
     mistakes=tuple((diagnosis, _wrong_sequence(mistake=key)) for key, diagnosis in SEQUENCE_MISTAKES) + tuple(
         (f"gru_cell_backward still has a mistake ({diagnosis}); make test_gru_cell_backward pass first",
          _wrong_sequence(cell_mistake=key)) for key, diagnosis in CELL_MISTAKES),

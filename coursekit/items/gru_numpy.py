@@ -4,7 +4,7 @@ import numpy as np
 
 from coursekit import gru
 from coursekit.checking import Item
-from coursekit.items.cases import cell_cases, sequence_cases
+from coursekit.items.cases import cell_cases, cell_probes, sequence_cases, sequence_probes
 
 ASSIGNMENT = "02-gru-numpy"
 NOT_ALLOWED = ("torch", "coursekit.gru", "coursekit.items")  # the point is to write the NumPy code yourself
@@ -71,17 +71,25 @@ def _cell_mistakes(reset):
     )
 
 
+def _cell_cases(reset):
+    return lambda rng, hidden: cell_cases(rng, hidden) + cell_probes(rng, reset)
+
+
+def _sequence_cases(rng, hidden):
+    return sequence_cases(rng, hidden) + sequence_probes(rng, "after")
+
+
 def _cell_reference(reset):
     return lambda x, h, params: gru.cell_forward(x, h, params, reset=reset)[0]
 
 
 GRU_CELL_FORWARD = Item(
-    name="test_gru_cell_forward", target="gru_cell_forward", points=4, make_cases=cell_cases,
+    name="test_gru_cell_forward", target="gru_cell_forward", points=4, make_cases=_cell_cases("after"),
     reference=_cell_reference("after"), mistakes=_cell_mistakes("after"), forbidden=NOT_ALLOWED,
 )
 
 GRU_CELL_FORWARD_CHO = Item(
-    name="test_gru_cell_forward_cho", target="gru_cell_forward_cho", points=2, make_cases=cell_cases,
+    name="test_gru_cell_forward_cho", target="gru_cell_forward_cho", points=2, make_cases=_cell_cases("before"),
     reference=_cell_reference("before"), mistakes=_cell_mistakes("before"), forbidden=NOT_ALLOWED,
 )
 
@@ -96,7 +104,7 @@ def _sequence(transform=lambda p: p, zero_h0=False, shift=False, reset="after", 
 
 
 GRU_FORWARD = Item(
-    name="test_gru_forward", target="gru_forward", points=4, make_cases=sequence_cases,
+    name="test_gru_forward", target="gru_forward", points=4, make_cases=_sequence_cases,
     reference=_sequence(), forbidden=NOT_ALLOWED,
     mistakes=(
         ("h0 is ignored: the recurrence must start from the given h0, not from zeros", _sequence(zero_h0=True)),
