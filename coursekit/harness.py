@@ -380,7 +380,21 @@ def invoke_measuring_depth(fn, *args):
     return Measured(plain, sequential_depth=depth)
 
 
+def invoke_scan(fn, *args):
+    """A scan's call: its lines of Python counted (``python_lines``) and, for short sequences, a second call on
+    Traced numbers measuring the ``sequential_depth`` of its work (-1 when unmeasured)."""
+    output, lines = count_python_lines(fn, *args)
+    depth = -1
+    if np.shape(args[0])[0] <= 512 and np.size(args[0]) <= 4096:
+        try:
+            depth = invoke_measuring_depth(fn, *copy_value(tuple(args))).measures["sequential_depth"]
+        except Exception:  # code that needs real floats (e.g. np.exp) cannot be traced: the line count remains
+            depth = -1
+    return Measured(output, python_lines=lines, sequential_depth=depth)
+
+
 INVOKERS = {
+    "scan": invoke_scan,
     "depth": invoke_measuring_depth,
     "tensors": invoke_with_tensors,
     "recurrent_module": invoke_on_recurrent_module,

@@ -9,7 +9,7 @@ import numpy as np
 
 from coursekit import gru
 from coursekit.checking import Case, Item
-from coursekit.items.cases import F32, gru_params
+from coursekit.items.cases import F32, gru_params, probe_params
 
 ASSIGNMENT = "05-bigru"
 NOT_ALLOWED = ("torch", "coursekit")  # the notebook gives a one-direction gru_forward; the wiring is the exercise
@@ -70,26 +70,48 @@ def _same_params(xs, pf, pb):
     return bigru_forward_reference(xs, pf, pf)
 
 
+def _frozen(params):
+    """A direction whose update gate is forced to 1: from h0 = 0 its states stay exactly 0."""
+    return probe_params(params, 1, None, ())
+
+
 def _bigru_cases(rng, hidden):
-    shapes = [("T=6, B=3, I=5, H=4", 6, 3, 5, 4), ("T=4, I=H=3 (square weights)", 4, 2, 3, 3)]
+    shapes = [("T=6, B=3, I=5, H=4", 6, 3, 5, 4), ("T=4, I=H=3 (square weights)", 4, 2, 3, 3),
+              ("T=1", 1, 2, 3, 4), ("B=1, odd T=5", 5, 1, 3, 2), ("H=1", 5, 2, 3, 1)]
     if hidden:
-        shapes += [("T=1", 1, 2, 3, 4), ("B=1", 5, 1, 3, 2), ("H=1", 5, 2, 3, 1), ("T=40", 40, 2, 3, 4)]
+        shapes += [("T=40", 40, 2, 3, 4), ("T=7, B=4, I=2, H=3", 7, 4, 2, 3)]
     cases = [Case(label, (rng.standard_normal((T, B, I)), gru_params(rng, I, H), gru_params(rng, I, H)))
              for label, T, B, I, H in shapes]
-    if hidden:
-        T, B, I, H = 5, 2, 3, 4
-        cases.append(Case("float32 inputs", (rng.standard_normal((T, B, I)).astype(np.float32),
-                                             gru_params(rng, I, H, np.float32), gru_params(rng, I, H, np.float32)),
-                          **F32))
-        cases.append(Case("saturated gates (|x| ~ 100)", (100 * rng.standard_normal((T, B, I)),
-                                                          gru_params(rng, I, H, scale=3.0),
-                                                          gru_params(rng, I, H, scale=3.0))))
+    T, B, I, H = 5, 2, 3, 4
+    cases.append(Case("float32 inputs", (rng.standard_normal((T, B, I)).astype(np.float32),
+                                         gru_params(rng, I, H, np.float32), gru_params(rng, I, H, np.float32)),
+                      **F32))
+    cases.append(Case("saturated gates (|x| ~ 100)", (100 * rng.standard_normal((T, B, I)),
+                                                      gru_params(rng, I, H, scale=3.0),
+                                                      gru_params(rng, I, H, scale=3.0))))
+    T, B, I, H = 4, 2, 3, 3
+    xs = rng.standard_normal((T, B, I))
+    cases += [
+        Case("probe: T=1", (xs[:1], gru_params(rng, I, H), gru_params(rng, I, H)),
+             blame="one step: both directions read xs[0] from a zero state, outputs[0] = [forward | backward] "
+                   "and h_n = [forward, backward]"),
+        Case("probe: backward direction frozen (its z = 1: its states stay 0)",
+             (xs, gru_params(rng, I, H), _frozen(gru_params(rng, I, H))),
+             blame="the forward direction: outputs[..., :H] are the states of a GRU over xs from h0 = 0 with "
+                   "params_fwd, and h_n[0] is its state after xs[-1]"),
+        Case("probe: forward direction frozen (its z = 1: its states stay 0)",
+             (xs, _frozen(gru_params(rng, I, H)), gru_params(rng, I, H)),
+             blame="the backward direction: a GRU with params_bwd reads xs[::-1]; flip its states back so that "
+                   "outputs[t, :, H:] belongs to step t, and h_n[1] is its state after it reads xs[0]"),
+    ]
     return cases
 
 
 BIGRU_FORWARD = Item(
     name="test_bigru_forward", target="bigru_forward", points=4, make_cases=_bigru_cases,
     reference=bigru_forward_reference, forbidden=NOT_ALLOWED,
+    entry_hints=(("output[1]", "the order of directions in h_n: h_n[0] is the forward direction's final state "
+                               "(after xs[-1]), h_n[1] the backward one's (after it reads xs[0], outputs[0, :, H:])"),),
     mistakes=(
         ("the backward states were not re-reversed before concatenation: the backward GRU computes them from "
          "t = T-1 down to 0, so flip them back (hs[::-1]) to align outputs[t] with time step t",
@@ -125,10 +147,14 @@ def top_layer_final_states_reference(h_n, num_layers):
 
 
 def _top_layer_cases(rng, hidden):
-    shapes = [("num_layers=2, B=3, H=4", 2, 3, 4), ("num_layers=3, B=2, H=5", 3, 2, 5)]
+    shapes = [("num_layers=2, B=3, H=4", 2, 3, 4), ("num_layers=3, B=2, H=5", 3, 2, 5), ("B=1", 2, 1, 4),
+              ("H=1", 3, 2, 1)]
     if hidden:
-        shapes += [("num_layers=1", 1, 2, 3), ("B=1", 2, 1, 4), ("H=1", 3, 2, 1), ("num_layers=4", 4, 3, 2)]
-    return [Case(label, (rng.standard_normal((2 * L, B, H)), L)) for label, L, B, H in shapes]
+        shapes += [("num_layers=4", 4, 3, 2), ("num_layers=2, B=5, H=3", 2, 5, 3)]
+    cases = [Case(label, (rng.standard_normal((2 * L, B, H)), L)) for label, L, B, H in shapes]
+    return cases + [Case("probe: num_layers=1", (rng.standard_normal((2, 2, 3)), 1),
+                         blame="with one layer, h_n is (2, B, H) = [forward, backward]: the answer is "
+                               "(h_n[0], h_n[1]); in general h_n.view(num_layers, 2, B, H)[-1]")]
 
 
 TOP_LAYER_FINAL_STATES = Item(

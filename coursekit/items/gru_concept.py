@@ -11,15 +11,23 @@ NOT_ALLOWED = ("torch", "coursekit")  # learners write these few lines of NumPy 
 
 
 def _sigmoid_cases(rng, hidden):
-    cases = [Case("x ~ N(0, 4)", (2 * rng.standard_normal(20),)),
-             Case("large |x| = 800 (must not overflow)", (np.array([-800.0, -50.0, 0.0, 50.0, 800.0]),))]
-    if hidden:
-        cases += [Case("scalar", (np.float64(0.3),)),
-                  Case("2-D array", (3 * rng.standard_normal((4, 5)),)),
-                  Case("float32, |x| up to 1e4", (np.array([-1e4, -100, -1, 0, 1, 100, 1e4], np.float32),),
-                       rtol=1e-6, atol=1e-7),
-                  Case("float64 extremes", (np.array([-1e300, -745.0, 745.0, 1e300]),))]
-    return cases
+    """Public and hidden alike: scalars, 2-D arrays, float32 and float64 extremes; the hidden draw more values."""
+    cases = [Case("x ~ N(0, 4)", (2 * rng.standard_normal(40 if hidden else 20),)),
+             Case("large |x| = 800 (must not overflow)", (np.array([-800.0, -50.0, 0.0, 50.0, 800.0]),)),
+             Case("scalar", (np.float64(rng.uniform(-3, 3)),)),
+             Case("2-D array", (3 * rng.standard_normal((4, 5) if hidden else (2, 3)),)),
+             Case("float32, |x| up to 1e4", (np.array([-1e4, -100, -1, 0, 1, 100, 1e4], np.float32),),
+                  rtol=1e-6, atol=1e-7),
+             Case("float64 extremes", (np.array([-1e300, -745.0, 745.0, 1e300]),))]
+    return cases + [
+        Case("probe: x = 0", (np.zeros(3),), blame="sigmoid(0) = 1 / (1 + e^0) = 0.5"),
+        Case("probe: x > 0 only", (rng.uniform(0.1, 30, 6),),
+             blame="the branch for x >= 0: sigmoid(x) = 1 / (1 + exp(-x))"),
+        Case("probe: x < 0 only", (-rng.uniform(0.1, 30, 6),),
+             blame="the branch for x < 0: sigmoid(x) = exp(x) / (1 + exp(x)), with exp(x) = exp(-|x|)"),
+        Case("probe: a plain Python float", (float(rng.uniform(-3, 3)),),
+             blame="x may be a plain number: work on np.asarray(x) and return a result of the same shape"),
+    ]
 
 
 SIGMOID = Item(
@@ -30,21 +38,30 @@ SIGMOID = Item(
               ("1 / (1 + exp(-|x|)) is sigmoid(|x|): for x < 0 use exp(x) / (1 + exp(x)) instead",
                lambda x: sigmoid(np.abs(x))),
               ("this is tanh, not the sigmoid", np.tanh)),
-    forbidden=NOT_ALLOWED + ("scipy", "expit"),
+    # silencing an overflow is not avoiding it: a naive formula under np.errstate(over="ignore") returns the
+    # right numbers, so the names that silence warnings are refused (a learner's own helper may be called expit)
+    forbidden=NOT_ALLOWED + ("scipy", "errstate", "seterr", "catch_warnings", "filterwarnings", "simplefilter"),
 )
 
 
 def _update_cases(rng, hidden):
-    shapes = [(3, 4), (2, 5)] + ([(1, 1), (1, 6), (8, 3)] if hidden else [])
+    shapes = [(3, 4), (2, 5), (1, 1), (1, 6)] + ([(8, 3), (4, 2)] if hidden else [])
     cases = [Case(f"B={B}, H={H}", (rng.standard_normal((B, H)), rng.uniform(-1, 1, (B, H)),
                                     rng.uniform(0, 1, (B, H)))) for B, H in shapes]
-    if hidden:
-        cases.append(Case("z exactly 0 and 1", (rng.standard_normal((2, 3)), rng.standard_normal((2, 3)),
-                                                np.array([[0.0, 1.0, 0.5], [1.0, 0.0, 0.25]]))))
-        cases.append(Case("float32 inputs", (rng.standard_normal((2, 4)).astype(np.float32),
-                                             rng.uniform(-1, 1, (2, 4)).astype(np.float32),
-                                             rng.uniform(0, 1, (2, 4)).astype(np.float32)), **F32))
-    return cases
+    cases.append(Case("z exactly 0 and 1", (rng.standard_normal((2, 3)), rng.standard_normal((2, 3)),
+                                            np.array([[0.0, 1.0, 0.5], [1.0, 0.0, 0.25]]))))
+    cases.append(Case("float32 inputs", (rng.standard_normal((2, 4)).astype(np.float32),
+                                         rng.uniform(-1, 1, (2, 4)).astype(np.float32),
+                                         rng.uniform(0, 1, (2, 4)).astype(np.float32)), **F32))
+    h, n = rng.standard_normal((2, 3)), rng.uniform(-1, 1, (2, 3))
+    return cases + [
+        Case("probe: z = 1 everywhere", (h, n, np.ones((2, 3))),
+             blame="z = 1 must keep the old state: h' = (1 - z) * n + z * h_prev = h_prev (PyTorch's convention)"),
+        Case("probe: z = 0 everywhere", (h, n, np.zeros((2, 3))),
+             blame="z = 0 must take the candidate: h' = (1 - z) * n + z * h_prev = n"),
+        Case("probe: z = 0.5", (h, n, np.full((2, 3), 0.5)),
+             blame="in between, the weights (1 - z) and z sum to one: z = 0.5 gives the mean of n and h_prev"),
+    ]
 
 
 def gru_update_reference(h_prev, n, z):
@@ -67,12 +84,16 @@ GRU_UPDATE = Item(
 
 def _half_life_cases(rng, hidden):
     cases = [Case("z = 0.5, 0.9, 0.99", (np.array([0.5, 0.9, 0.99]),)),
-             Case("random z in (0.05, 0.999)", (rng.uniform(0.05, 0.999, 10),))]
-    if hidden:
-        cases += [Case("scalar z = 0.9", (0.9,)), Case("z close to 1", (np.array([0.999, 0.9999]),)),
-                  Case("2-D array", (rng.uniform(0.1, 0.99, (3, 4)),)),
-                  Case("float32 z", (np.array([0.5, 0.9, 0.99], np.float32),), **F32)]
-    return cases
+             Case("random z in (0.05, 0.999)", (rng.uniform(0.05, 0.999, 20 if hidden else 10),)),
+             Case("scalar z = 0.9", (0.9,)), Case("z close to 1", (np.array([0.999, 0.9999]),)),
+             Case("2-D array", (rng.uniform(0.1, 0.99, (3, 4) if hidden else (2, 2)),)),
+             Case("float32 z", (np.array([0.5, 0.9, 0.99], np.float32),), **F32)]
+    return cases + [
+        Case("probe: z = 0.5", (np.array([0.5]),),
+             blame="z = 0.5 halves the memory in one step: the answer is 1 (z**k = 0.5 for k = 1)"),
+        Case("probe: z = 0.25", (np.array([0.25]),),
+             blame="z = 0.25 halves it in half a step: k = ln 0.5 / ln z = 0.5"),
+    ]
 
 
 def memory_half_life_reference(z):
@@ -94,4 +115,55 @@ MEMORY_HALF_LIFE = Item(
     forbidden=NOT_ALLOWED,
 )
 
-ITEMS = (SIGMOID, GRU_UPDATE, MEMORY_HALF_LIFE)
+
+# ----------------------------------------------------------------------------------------------------------------
+# update_bias_for_memory(k, fraction): the two inversions of section 6, z**k = fraction and sigmoid(b) = z
+# ----------------------------------------------------------------------------------------------------------------
+
+def _bias_cases(rng, hidden):
+    cases = [Case("k = 1, 10, 100, 1000; half of the memory", (np.array([1.0, 10.0, 100.0, 1000.0]), 0.5)),
+             Case("random k in [1, 500], random fraction", (rng.integers(1, 501, 8).astype(np.float64),
+                                                            rng.uniform(0.05, 0.95, 8)))]
+    if hidden:
+        cases += [Case("scalar k = 100, fraction 0.1", (100.0, 0.1)),
+                  Case("integer k", (np.array([2, 50, 300]), 0.9)),
+                  Case("k up to 1e5", (np.array([1e4, 1e5]), 0.5)),
+                  Case("2-D array of k", (rng.integers(1, 200, (2, 3)).astype(np.float64), 0.25))]
+    return cases
+
+
+def update_bias_for_memory_reference(k, fraction=0.5):
+    """The constant update-gate pre-activation b = b_iz + b_hz (zero weights) that keeps ``fraction`` of a memory
+    after ``k`` steps: z = fraction**(1/k), b = logit(z) = ln(z / (1 - z)).
+
+    Computed from ln z = ln(fraction) / k with expm1, so that 1 - z keeps its digits when z is close to 1.
+    """
+    log_z = np.log(fraction) / np.asarray(k, dtype=np.float64)
+    return log_z - np.log(-np.expm1(log_z))
+
+
+def _logit(z):
+    return np.log(z / (1.0 - z))
+
+
+UPDATE_BIAS_FOR_MEMORY = Item(
+    name="test_update_bias_for_memory", target="update_bias_for_memory", points=2, make_cases=_bias_cases,
+    reference=update_bias_for_memory_reference,
+    mistakes=(
+        ("this is the gate value z = fraction**(1/k); the bias is the sigmoid's inverse of it, "
+         "b = ln(z / (1 - z))", lambda k, f: np.asarray(f, dtype=np.float64) ** (1.0 / np.asarray(k))),
+        ("the sign is flipped: ln((1 - z) / z) is the bias of the seed's convention, where 1 - z keeps the memory; "
+         "here z keeps it, so b = ln(z / (1 - z))", lambda k, f: -update_bias_for_memory_reference(k, f)),
+        ("this is ln z = ln(fraction) / k, the log of the gate value; the bias is b = ln(z / (1 - z))",
+         lambda k, f: np.log(f) / np.asarray(k, dtype=np.float64)),
+        ("z**k = fraction gives z = fraction**(1/k), not fraction**k",
+         lambda k, f: _logit(np.asarray(f, dtype=np.float64) ** np.asarray(k, dtype=np.float64))),
+        ("fraction is what is kept after k steps, not what is lost: solve z**k = fraction",
+         lambda k, f: update_bias_for_memory_reference(k, 1.0 - np.asarray(f))),
+        ("this is half the bias: return the whole pre-activation b = b_iz + b_hz (with zero weights z = sigmoid(b))",
+         lambda k, f: update_bias_for_memory_reference(k, f) / 2),
+    ),
+    forbidden=NOT_ALLOWED + ("scipy",),  # a helper of the learner may well be called logit
+)
+
+ITEMS = (SIGMOID, GRU_UPDATE, MEMORY_HALF_LIFE, UPDATE_BIAS_FOR_MEMORY)

@@ -25,7 +25,7 @@ from coursekit.scan import linear_recurrence_loop
 ASSIGNMENT = "07-parallel-gru"
 # NumPy only; coursekit's sigmoid (coursekit.activations) may be used, its scan and minGRU may not. Turning the
 # line counter off would defeat the structural check.
-FORBIDDEN = ("torch", "coursekit.scan", "coursekit.mingru", "settrace", "setprofile")
+FORBIDDEN = ("torch", "scipy", "coursekit.scan", "coursekit.mingru", "settrace", "setprofile", "accumulate")
 
 
 def line_budget(T):
@@ -87,26 +87,67 @@ def _scan_cases(rng, hidden):
         h0 = rng.standard_normal(shape)
         return Case(label, (a.astype(dtype), b.astype(dtype), h0.astype(dtype)), **tolerance)
 
+    # every kind of case in public and hidden alike (T=1, 2, odd T, a <= 0, resets, underflow, float32); the
+    # hidden cases add longer sequences and fresh numbers
     cases = [case("T=13, (B, H) = (3, 4)", 13, (3, 4)),
              case("T=16, scalar states (T,)", 16),
-             case("T=4096, (B, H) = (2, 3): the lines of Python are counted", 4096, (2, 3))]
+             case("T=4096, (B, H) = (2, 3): the lines of Python are counted", 4096, (2, 3)),
+             case("T=256, (B, H) = (2, 3): the sequential depth of the work is measured", 256, (2, 3)),
+             case("T=1", 1, (2, 3)), case("T=2", 2, (4,)), case("T=3, H=1", 3, (1, 1)),
+             case("T=3000, a in (0, 0.1): products of a underflow to 0", 3000, (2,), 0.0, 0.1),
+             case("a in (-1, 1)", 37, (3, 2), -1.0, 1.0),
+             case("float32", 50, (2, 3), dtype=np.float32, **F32)]
     if hidden:
-        cases += [case("T=1", 1, (2, 3)), case("T=2", 2, (4,)), case("T=3, H=1", 3, (1, 1)),
-                  case("T=100, a in (0.9, 1): long memory", 100, (2, 5), 0.9, 1.0),
-                  case("T=3000, a in (0, 0.1): products of a underflow to 0", 3000, (2,), 0.0, 0.1),
-                  case("a in (-1, 1)", 37, (3, 2), -1.0, 1.0),
-                  case("float32", 50, (2, 3), dtype=np.float32, **F32),
+        cases += [case("T=100, a in (0.9, 1): long memory", 100, (2, 5), 0.9, 1.0),
                   case("T=8192, (B, H) = (1, 1)", 8192, (1, 1))]
-        T = 64
-        a = rng.uniform(0.5, 1.0, (T, 3))
-        a[rng.random((T, 3)) < 0.2] = 0.0  # exact resets: h_t = b_t forgets everything before t
-        cases.append(Case("a_t = 0 at some steps (resets)", (a, rng.standard_normal((T, 3)), rng.standard_normal(3))))
+    T = 64
+    a = rng.uniform(0.5, 1.0, (T, 3))
+    a[rng.random((T, 3)) < 0.2] = 0.0  # exact resets: h_t = b_t forgets everything before t
+    cases.append(Case("a_t = 0 at some steps (resets)", (a, rng.standard_normal((T, 3)), rng.standard_normal(3))))
+    T, shape = 11, (2,)
+    b, h0 = rng.standard_normal((T, *shape)), rng.standard_normal(shape)
+    cases += [
+        Case("probe: a = 0 (every step forgets)", (np.zeros((T, *shape)), b, h0),
+             blame="with a_t = 0, h_t = b_t: B starts as b, and the combine adds B_t, B_t = A_t * B_{t-k} + B_t"),
+        Case("probe: a = 1, b = 0 (nothing changes)", (np.ones((T, *shape)), np.zeros((T, *shape)), h0),
+             blame="h0: with a = 1 and b = 0 every state is h0; fold it into step 0, B_0 = a_0 * h0 + b_0"),
+        Case("probe: a = 1 (a running sum)", (np.ones((T, *shape)), b, h0),
+             blame="the passes: with a = 1, h_t = h0 + b_0 + ... + b_t; strides k = 1, 2, 4, ... while k < T, "
+                   "each pass adding B_{t-k} into B_t for t >= k"),
+        Case("probe: b = 0 (products of a only)", (rng.uniform(0.5, 1.5, (T, *shape)), np.zeros((T, *shape)), h0),
+             blame="the A part of the combine: with b = 0, h_t = a_t ... a_0 h0; A_t = A_t * A_{t-k}, computed "
+                   "after B's update of the same pass used the old A"),
+    ]
     return cases
+
+
+def within_depth(case, outcome):
+    """Part of the scan's requirement: the sequential depth measured on Traced numbers (harness ``scan``
+    invoker) is that of a scan, O(log T), not T. Unmeasured (-1) when the function turned the numbers into
+    floats; the line count and the forbidden ``accumulate`` still apply then."""
+    depth = outcome.get("measures", {}).get("sequential_depth", -1)
+    T = np.shape(case.args[0])[0]
+    if depth > depth_budget(T):
+        return (f"the work has a chain of {depth} dependent operations for T = {T} (a scan needs at most "
+                f"{depth_budget(T)}): the steps are combined one after another",
+                "a loop over time, even one run in C (itertools.accumulate, functools.reduce, np.frompyfunc): "
+                "combine whole arrays in ceil(log2 T) passes, stride 1, 2, 4, ...")
+    return None
+
+
+def depth_budget(T):
+    """Most dependent operations a scan over T steps may chain: 6 per pass plus 10 (Hillis-Steele chains 2 per
+    pass, Blelloch about 4); a sequential evaluation chains at least T."""
+    return 6 * math.ceil(math.log2(max(T, 2))) + 10
+
+
+def scan_requirement(case, outcome):
+    return within_line_budget(case, outcome) or within_depth(case, outcome)
 
 
 LINEAR_RECURRENCE_SCAN = Item(
     name="test_linear_recurrence_scan", target="linear_recurrence_scan", points=4, make_cases=_scan_cases,
-    reference=linear_recurrence_loop, invoker="count_lines", requirement=within_line_budget, forbidden=FORBIDDEN,
+    reference=linear_recurrence_loop, invoker="scan", requirement=scan_requirement, forbidden=FORBIDDEN,
     mistakes=(
         ("h0 is ignored: the recurrence starts from h_{-1} = h0, so h_0 = a_0 * h0 + b_0",
          lambda a, b, h0: linear_recurrence_loop(a, b, np.zeros_like(h0))),
@@ -157,11 +198,12 @@ def _mingru_cases(rng, hidden):
         return Case(label, (xs, rng.standard_normal((B, H)).astype(dtype), params), **tolerance)
 
     cases = [case("T=9, B=3, I=4, H=5", 9, 3, 4, 5), case("I=H=3 (square weights)", 6, 2, 3, 3),
-             case("T=2048, B=2, I=3, H=4: the lines of Python are counted", 2048, 2, 3, 4)]
+             case("T=2048, B=2, I=3, H=4: the lines of Python are counted", 2048, 2, 3, 4),
+             case("T=1", 1, 2, 3, 4), case("B=1, odd T=7", 7, 1, 2, 3), case("H=1", 8, 3, 2, 1),
+             case("large |x| (gates saturate at 0 and 1)", 20, 2, 3, 4, x_scale=60.0),
+             case("float32", 12, 2, 3, 4, dtype=np.float32, **F32)]
     if hidden:
-        cases += [case("T=1", 1, 2, 3, 4), case("B=1", 7, 1, 2, 3), case("H=1", 8, 3, 2, 1),
-                  case("large |x| (gates saturate at 0 and 1)", 20, 2, 3, 4, x_scale=60.0),
-                  case("float32", 12, 2, 3, 4, dtype=np.float32, **F32)]
+        cases += [case("T=50, B=4, I=2, H=3", 50, 4, 2, 3)]
     return cases
 
 

@@ -8,6 +8,7 @@
 torch is imported inside the functions that need it, so importing this module imports only NumPy.
 """
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -54,17 +55,27 @@ def gru_param_count_reference(input_size, hidden_size, num_layers=1, bidirection
 
 
 def _param_count_cases(rng, hidden):
+    I, H = (int(v) for v in rng.integers(2, 50, size=2))
     configs = [("seed's nn.GRU(5, 6, 2)", (5, 6, 2, False)),
                ("nn.GRU(10, 20, num_layers=3, bidirectional=True)", (10, 20, 3, True)),
                ("defaults: nn.GRU(3, 4)", (3, 4)),
-               ("nn.GRU(7, 4, bidirectional=True)", (7, 4, 1, True))]
+               ("nn.GRU(7, 4, bidirectional=True)", (7, 4, 1, True)),
+               (f"nn.GRU({I}, {H}, num_layers=4)", (I, H, 4, False))]
     if hidden:
-        I, H = (int(v) for v in rng.integers(2, 50, size=2))
-        configs += [("nn.GRU(1, 1)", (1, 1, 1, False)),
-                    ("nn.GRU(128, 256, num_layers=2, bidirectional=True)", (128, 256, 2, True)),
-                    (f"nn.GRU({I}, {H}, num_layers=4)", (I, H, 4, False)),
+        configs += [("nn.GRU(128, 256, num_layers=2, bidirectional=True)", (128, 256, 2, True)),
                     (f"nn.GRU({H}, {I}, num_layers=2, bidirectional=True)", (H, I, 2, True))]
-    return [Case(label, args) for label, args in configs]
+    probes = [("probe: nn.GRU(1, 1)", (1, 1, 1, False),
+               "one layer, one direction: 3 gate blocks (r, z, n), each with W_i (H x I), W_h (H x H) and two "
+               "bias vectors (H each): 3 * H * (I + H + 2)"),
+              ("probe: nn.GRU(2, 3, num_layers=2)", (2, 3, 2, False),
+               "stacked layers: every layer has its own weights, and layers above the first read the H outputs "
+               "of the layer below, not input_size"),
+              ("probe: nn.GRU(2, 3, bidirectional=True)", (2, 3, 1, True),
+               "bidirectional: each layer has two directions, each with its own full set of weights"),
+              ("probe: nn.GRU(2, 3, num_layers=2, bidirectional=True)", (2, 3, 2, True),
+               "bidirectional and stacked: layers above the first read both directions' outputs, 2 * H features")]
+    return ([Case(label, args) for label, args in configs]
+            + [Case(label, args, blame=blame) for label, args, blame in probes])
 
 
 GRU_PARAM_COUNT = Item(
@@ -131,22 +142,28 @@ def _last_valid_cases(rng, hidden):
         ("T=6, B=4, zero padding (pad_packed_sequence), torch tensors", 6, [6, 2, 4, 1], 5, True, False, True),
         ("batch_first=True, bidirectional output (D*H = 6), NumPy", 5, [3, 4, 1, 2], 6, True, True, False),
     ]
+    specs += [  # every kind of case, public and hidden alike
+        ("B=1", 4, [3], 3, True, False, True),
+        ("T=1", 1, [1, 1], 4, False, False, True),
+    ]
     if hidden:
         specs += [
-            ("B=1", 4, [3], 3, True, False, True),
-            ("every sequence has length 1", 5, [1, 1, 1], 2, False, True, True),
-            ("no padding: every length == T", 4, [4, 4], 3, False, False, False),
             ("batch_first, padding holds values, unsorted lengths", 9, [2, 9, 5, 7, 1, 3], 8, False, True, True),
-            ("T=1", 1, [1, 1], 4, False, False, True),
         ]
+    specs += [  # probes
+        ("probe: no padding, every length == T", 4, [4, 4], 3, False, False, False),
+        ("probe: every sequence has length 1", 5, [1, 1, 1], 2, False, True, True),
+    ]
     cases = [Case(label, (_padded_output(rng, T, lengths, F, zero_padding=zero, batch_first=bf),
                           np.array(lengths, dtype=np.int64), bf, as_tensor))
              for label, T, lengths, F, zero, bf, as_tensor in specs]
-    if hidden:
-        lengths = np.array([2, 5, 3], dtype=np.int64)
-        cases.append(Case("float32 output", (_padded_output(rng, 6, lengths, 4, zero_padding=False,
-                                                            dtype=np.float32), lengths, False, True), **F32))
-    return cases
+    lengths = np.array([2, 5, 3], dtype=np.int64)
+    cases.append(Case("float32 output", (_padded_output(rng, 6, lengths, 4, zero_padding=False,
+                                                        dtype=np.float32), lengths, False, True), **F32))
+    blames = {"probe: no padding, every length == T": "with no padding the last real step is T - 1 for every "
+                                                      "sequence: output[-1] (or output[:, -1] with batch_first)",
+              "probe: every sequence has length 1": "a sequence of length 1 ends at step 0: index lengths - 1"}
+    return [dataclasses.replace(c, blame=blames.get(c.label, "")) for c in cases]
 
 
 def _last_valid_wrong(select):
@@ -306,22 +323,23 @@ def _softmax(logits):
 
 
 def _classifier_cases(rng, hidden):
-    shapes = [("B=4, T=7, I=3, H=5, C=3", 4, 7, 3, 5, 3), ("B=2, T=5, I=4, H=6, C=2", 2, 5, 4, 6, 2)]
+    shapes = [("B=4, T=7, I=3, H=5, C=3", 4, 7, 3, 5, 3), ("B=2, T=5, I=4, H=6, C=2", 2, 5, 4, 6, 2),
+              ("B=1", 1, 6, 3, 4, 3), ("T=1", 3, 1, 2, 4, 5), ("H=1", 3, 4, 2, 1, 2)]
     if hidden:
-        shapes += [("B=1", 1, 6, 3, 4, 3), ("T=1", 3, 1, 2, 4, 5), ("H=1", 3, 4, 2, 1, 2),
-                   ("B=8, T=12, I=6, H=10, C=4", 8, 12, 6, 10, 4)]
+        shapes += [("B=8, T=12, I=6, H=10, C=4", 8, 12, 6, 10, 4), ("B=1, T=3", 1, 3, 2, 3, 2)]
     cases = []
     for label, B, T, I, H, C in shapes:
         x = rng.standard_normal((B, T, I)).astype(np.float32)
         cases.append(Case(label, (I, H, C, gru_params(rng, I, H), rng.standard_normal((C, H)),
                                   rng.standard_normal(C), x), **F32))
-    if hidden:
-        B, T, I, H, C = 3, 5, 2, 3, 2
-        cases.append(Case("saturated gates (|x| ~ 30)",
-                          (I, H, C, gru_params(rng, I, H, scale=2.0), rng.standard_normal((C, H)),
-                           rng.standard_normal(C), (30 * rng.standard_normal((B, T, I))).astype(np.float32)),
-                          **F32))
-    return cases
+    B, T, I, H, C = 3, 5, 2, 3, 2
+    cases.append(Case("saturated gates (|x| ~ 30)",
+                      (I, H, C, gru_params(rng, I, H, scale=2.0), rng.standard_normal((C, H)),
+                       rng.standard_normal(C), (30 * rng.standard_normal((B, T, I))).astype(np.float32)), **F32))
+    blames = {"B=1": "with B = 1 the batch dimension must stay: the logits are (1, C); h_n.squeeze() drops every "
+                     "dimension of size 1, use h_n[-1] (or output[:, -1])",
+              "T=1": "with T = 1 the time dimension must go: read the final state h_n[-1] (B, H), not output"}
+    return [dataclasses.replace(c, blame=blames.get(c.label, "")) for c in cases]
 
 
 GRU_CLASSIFIER = Item(

@@ -100,28 +100,35 @@ def _grad_norm_cases(rng, hidden):
         ("GRU, default init, T=12, B=3, I=2, H=4", "gru", 12, 3, 2, 4, 0.0, 1.0, np.float64),
         ("LSTM, forget-gate bias +2, T=12, B=3, I=2, H=4", "lstm", 12, 3, 2, 4, 2.0, 1.0, np.float64),
         ("RNN, default init, T=10, B=2, I=3, H=5", "rnn", 10, 2, 3, 5, 0.0, 1.0, np.float64),
+        ("T=1", "gru", 1, 2, 2, 3, 0.0, 1.0, np.float64),
+        ("B=1", "lstm", 8, 1, 2, 3, 0.0, 1.0, np.float64),
+        ("H=1", "rnn", 9, 3, 2, 1, 0.0, 1.0, np.float64),
+        ("RNN, recurrent weights x4 (exploding), T=25", "rnn", 25, 2, 2, 6, 0.0, 4.0, np.float64),
+        ("float32 GRU", "gru", 10, 2, 3, 4, 0.0, 1.0, np.float32),
     ]
     if hidden:
         specs += [
-            ("T=1", "gru", 1, 2, 2, 3, 0.0, 1.0, np.float64),
-            ("B=1", "lstm", 8, 1, 2, 3, 0.0, 1.0, np.float64),
-            ("H=1", "rnn", 9, 3, 2, 1, 0.0, 1.0, np.float64),
             ("GRU, update-gate bias +3, T=40", "gru", 40, 2, 2, 6, 3.0, 1.0, np.float64),
-            ("RNN, recurrent weights x4 (exploding), T=25", "rnn", 25, 2, 2, 6, 0.0, 4.0, np.float64),
             ("LSTM, default init, T=20, I=1", "lstm", 20, 3, 1, 5, 0.0, 1.0, np.float64),
-            ("float32 GRU", "gru", 10, 2, 3, 4, 0.0, 1.0, np.float32),
         ]
+    specs += [("probe: T=1, LSTM", "lstm", 1, 2, 2, 3, 0.0, 1.0, np.float64),
+              ("probe: T=2, RNN", "rnn", 2, 2, 2, 3, 0.0, 1.0, np.float64)]
+    blames = {"probe: T=1, LSTM": "with T = 1, L = h_0.sum() and dL/dh_0 is all ones: norms = [sqrt(B * H)]; "
+                                  "check L (the sum of the last hidden state, not its mean nor the cell state)",
+              "probe: T=2, RNN": "one step back: norms[0] = ||dL/dh_0|| with dL/dh_0 flowing back through the step "
+                                 "that reads xs[1]; keep the graph between steps and read h_t.grad, t = 0 first"}
     cases = []
     for label, kind, T, B, I, H, bias, scale, dtype in specs:
         weights = recurrent_weights(rng, kind, I, H, memory_bias=bias, recurrent_scale=scale, dtype=dtype)
         xs = rng.standard_normal((T, B, I)).astype(dtype)
-        cases.append(Case(label, (kind, weights, xs), **(F32 if dtype == np.float32 else {})))
+        cases.append(Case(label, (kind, weights, xs), **(F32 if dtype == np.float32 else {}),
+                          blame=blames.get(label, "")))
     return cases
 
 
 GRAD_NORMS_OVER_TIME = Item(
     name="test_grad_norms_over_time", target="grad_norms_over_time", points=4, make_cases=_grad_norm_cases,
-    reference=grad_norms_reference, invoker="recurrent_module",
+    reference=grad_norms_reference, invoker="recurrent_module", numpy_output=True,
     mistakes=(
         ("L must be the sum of the *last* hidden state only, L = h_{T-1}.sum(); this looks like the sum of every "
          "h_t (e.g. output.sum()), which adds a direct gradient at every step",
@@ -152,12 +159,37 @@ GRAD_NORMS_OVER_TIME = Item(
 
 def _adding_cases(rng, hidden):
     specs = [("batch=8, T=10", 8, 10),
-             ("batch=256, T=50 (checks the spread of values and marker positions)", 256, 50)]
+             ("batch=256, T=50 (checks the spread of values and marker positions)", 256, 50),
+             ("T=2: the markers must be at steps 0 and 1", 6, 2), ("batch=1", 1, 30),
+             ("odd T=7: the first half is steps 0..2 (T // 2 = 3)", 64, 7)]
     if hidden:
-        specs += [("T=2: the markers must be at steps 0 and 1", 6, 2), ("batch=1", 1, 30),
-                  ("odd T=7: the first half is steps 0..2 (T // 2 = 3)", 64, 7),
-                  ("batch=300, T=101", 300, 101)]
-    return [Case(label, (batch, T, int(rng.integers(2**31)))) for label, batch, T in specs]
+        specs += [("batch=300, T=101", 300, 101)]
+    cases = [Case(label, (batch, T, int(rng.integers(2**31)))) for label, batch, T in specs]
+    # the seed: the same seed must give the same batch, another seed another batch
+    seed = int(rng.integers(2**31))
+    return cases + [Case("seed s", (16, 12, seed)), Case("seed s again", (16, 12, seed)),
+                    Case("another seed", (16, 12, seed + 1))]
+
+
+def _seed_honoured(cases, outcomes):
+    """(index, message) if equal seeds gave different batches or different seeds the same batch, else None."""
+    by_args = {}
+    for index, (case, outcome) in enumerate(zip(cases, outcomes)):
+        by_args.setdefault(case.args, []).append(index)
+    for same in by_args.values():
+        first = outcomes[same[0]]["output"]
+        for index in same[1:]:
+            if not all(np.array_equal(a, b) for a, b in zip(first, outcomes[index]["output"])):
+                return index, ("two calls with the same seed gave different batches",
+                               "draw every random number from rng = np.random.default_rng(rng), not from np.random's "
+                               "global functions or an unseeded generator")
+    for index, case in enumerate(cases):
+        for other, case_b in enumerate(cases[:index]):
+            if case.args[:2] == case_b.args[:2] and case.args[2] != case_b.args[2] and all(
+                    np.array_equal(a, b) for a, b in zip(outcomes[index]["output"], outcomes[other]["output"])):
+                return index, ("two different seeds gave the same batch",
+                               "use the rng you are given, np.random.default_rng(rng), not a fixed seed")
+    return None
 
 
 def _validate_adding(case, output):
@@ -210,7 +242,7 @@ def _validate_adding(case, output):
 
 ADDING_PROBLEM = Item(
     name="test_adding_problem", target="adding_problem", points=2, make_cases=_adding_cases,
-    validate=_validate_adding, forbidden=("torch", "coursekit"),
+    validate=_validate_adding, across=_seed_honoured, forbidden=("torch", "coursekit"),
 )
 
 ITEMS = (GRAD_NORMS_OVER_TIME, ADDING_PROBLEM)
