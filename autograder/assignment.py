@@ -143,3 +143,20 @@ def load_assignment(root, name, lookup=None):
         raise AssignmentError(f"{path.name} has no graded cells (nbgrader metadata grade=true)")
     return Assignment(name=name, notebook_name=path.stem, path=path, notebook=notebook, tests=tests,
                       manual=manual, released=_released_cells(notebook))
+
+
+def section_titles(notebook):
+    """{cell index: how a learner finds that cell}: "the cell under '<the nearest heading above it>'" (cell ids
+    are invisible in JupyterLab), or "the first cells" before any heading."""
+    titles, heading, count = {}, None, 0
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.lstrip().startswith("#"):
+                    heading, count = line.lstrip("# ").strip(), 0
+                    break
+        elif cell.cell_type == "code":
+            count += 1
+            where = f"under '{heading}'" if heading else "at the top of the notebook"
+            titles[index] = f"code cell {count} {where}"
+    return titles

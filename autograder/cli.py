@@ -13,7 +13,7 @@ EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def _config(args, **extra):
-    from autograder.engine import GradingConfig
+    from autograder.config import GradingConfig
     from autograder.kernel import KernelLimits
     options = {"timeout": args.timeout}
     if getattr(args, "max_output_bytes", None):
@@ -53,7 +53,7 @@ def _add_run_options(parser):
 def cmd_grade(args):
     from autograder.assignment import AssignmentError, load_assignment
     from autograder.discover import extract_zip, find_submissions
-    from autograder.engine import draw_secret
+    from autograder.config import draw_secret
     from autograder.kernel import KernelStartError
     from autograder.runner import default_workers, grade_many
     from autograder.submission import SubmissionError

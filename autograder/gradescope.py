@@ -96,7 +96,9 @@ def run(root, assignment_name, submission_dir, results_path, config):
     """Grade the notebook in ``submission_dir``; always write ``results_path`` (even when the grader fails)."""
     from autograder.assignment import load_assignment
     from autograder.discover import _pick_notebook
-    from autograder.engine import KernelSupply, draw_secret, error_result, grade_submission, setup_code
+    from autograder.config import draw_secret
+    from autograder.grader import Grader
+    from autograder.outcomes import error_result
     from autograder.reports import results_json
     from autograder.submission import SubmissionError
 
@@ -109,12 +111,13 @@ def run(root, assignment_name, submission_dir, results_path, config):
         except SubmissionError as exc:
             result = error_result(student, assignment, exc.flag, str(exc))
         else:
-            supply = KernelSupply(config, setup_code(assignment.warm_imports(), config.kernel_setup))
+            grader = Grader(assignment, config, secret=draw_secret())
+            kernels = grader.kernels()
             try:
-                result = grade_submission(assignment, student, notebook, supply, config, draw_secret(),
-                                          extra_files_dir=Path(submission_dir), ahead=False)
+                result = grader.grade(student, notebook, kernels, extra_files_dir=Path(submission_dir), ahead=False)
             finally:
-                supply.close()
+                kernels.close()
+                grader.close()
             result.flags = flags + result.flags
         write_results(results_path, results_json(result))
         return result

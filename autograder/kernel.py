@@ -80,7 +80,13 @@ def kernel_env(cwd, extra=None):
 # ----------------------------------------------------------------------------------------------------------------
 
 def _size(value):
-    return len(value.encode("utf-8", "replace")) if isinstance(value, str) else len(json.dumps(value))
+    """Bytes that ``value`` adds to a notebook file (text as UTF-8, anything else as JSON)."""
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "replace"))
+    try:
+        return len(json.dumps(value, ensure_ascii=False).encode("utf-8", "replace"))
+    except (TypeError, ValueError):
+        return len(repr(value))
 
 
 def _cut(text, limit):
@@ -118,12 +124,12 @@ class Outputs:
         if RESULT_MIME in data:  # a check's result (autograder/checkdata.py): kept apart, two at most
             self.results = self.results[:1] + [data[RESULT_MIME]]
             return
-        size = sum(_size(value) for value in data.values())
+        output = {"output_type": output_type, "data": data, "metadata": content.get("metadata", {})}
+        size = _size(output)  # everything it adds to the notebook: data, metadata, keys
         if size > self.limit - self.used:
             self.dropped += size
             return
         self.used += size
-        output = {"output_type": output_type, "data": data, "metadata": content.get("metadata", {})}
         if output_type == "execute_result":
             output["execution_count"] = content.get("execution_count")
         self.items.append(output)

@@ -1,19 +1,18 @@
-"""Review a submission's code before it runs (代码审查): forbidden shortcuts and attacks on the grader.
+"""Review a submission's code (代码审查): report shortcuts and attacks on the grader to the instructor.
 
 Runs in the grader's own process, on the notebook as the grader will run it (``submission.merge``), reading the
 syntax tree of every cell the learner wrote (solution cells, and any cell that is not an unchanged instructor
-cell) after IPython's own translation of magics and ``!`` shell escapes. Nothing is executed.
+cell) after IPython's own translation of magics and ``!`` shell escapes, and of every ``.py`` file handed in next
+to the notebook. Nothing is executed.
 
 A finding is a :class:`Violation` of one rule. Its flag ``policy:<rule>:<where>`` goes to grades.csv for an
-instructor to review, and it costs points according to the rule's scope:
+instructor to review. **It never costs points**: points come only from the clean rooms (autograder/cleanroom.py),
+where the modules a graded function may not use are not there at all, so a finding is a question for a human
+(was this an attack, or an honest habit?), not a verdict. Each rule's scope says what the finding concerns: an
+``item``'s graded function, the ``cell`` it is in, or the whole ``notebook``.
 
-- ``item``: the item whose graded function (or value) uses what the exercise forbids gets 0 (``reference``);
-- ``cell``: the items whose targets the offending cell defines get 0 (``exit``: code that ends the kernel only
-  hurts itself);
-- ``notebook``: every item gets 0 (everything that attacks the grader, the machine or other students).
-
-The notebook still runs (in the sandbox), so the executed notebook and each item's own verdict stay available
-for the review. The review never raises: unparsable cells are left to fail when they run.
+The review never raises and never skips a cell silently: a cell too deep or too large to analyse is reported as
+``policy:unreviewable:<cell>`` (it still runs, and is still judged only by its outputs).
 
 What a graded function may not use (rule ``reference``) is decided per assignment (``REFERENCE``) plus each item's
 own ``forbidden`` names (``coursekit.items``): in the NumPy notebooks torch and the course's reference code; in
@@ -28,6 +27,7 @@ import ast
 import dataclasses
 import difflib
 import re
+from pathlib import Path
 
 from autograder.assignment import cell_kind, grade_id
 
@@ -62,6 +62,7 @@ RULES = {  # rule: (scope, what it means)
     "environment": ("notebook", "the code reads the environment (e.g. NBGRADER_EXECUTION)"),
     "grading-machinery": ("notebook", "the code imports the grader's own code (coursekit.checking/checks/items, "
                                       "autograder, nbgrader)"),
+    "unreviewable": ("cell", "the code is too deep or too large to analyse (it ran, and was judged by its outputs)"),
 }
 
 _MODULES = {
@@ -129,6 +130,7 @@ _NAMES = {
 }
 _SAFE_MAGICS = {"matplotlib", "time", "timeit", "precision", "pprint", "who", "whos", "pinfo", "pinfo2",
                 "capture"}
+_MAGIC_OPTIONS = re.compile(r"^\s*(?:-[A-Za-z](?:\s*\d+)?\s+)*")
 _ABSOLUTE = re.compile(r"^(/[^\s/]|~)\S*$")
 _PARENT = re.compile(r"(^|[/\\])\.\.([/\\]|$)")
 _GRADER_VARIABLE = re.compile(r"(NBGRADER|AUTOGRADER|JPY|JUPYTER)_[A-Z]")  # e.g. NBGRADER_EXECUTION
@@ -136,7 +138,8 @@ _GRADER_VARIABLE = re.compile(r"(NBGRADER|AUTOGRADER|JPY|JUPYTER)_[A-Z]")  # e.g
 
 @dataclasses.dataclass(frozen=True)
 class Violation:
-    """One finding: ``rule`` (see RULES), the cell (or item) it is about, what was found, the items it zeroes."""
+    """One finding: ``rule`` (see RULES), the cell, file or item it is about, what was found, and the items whose
+    graded code it concerns (for the instructor; it changes no score)."""
 
     rule: str
     where: str
@@ -181,7 +184,8 @@ def _magic_code(call):
     """The code inside a whitelisted %time/%%time/%timeit/%%capture magic call (also reviewed), or None."""
     name = _constant_str(call.args[0]) if call.args else None
     if call.func.attr == "run_line_magic" and name in ("time", "timeit") and len(call.args) > 1:
-        return _constant_str(call.args[1])
+        line = _constant_str(call.args[1])  # "%timeit -n1 -r1 f(x)": the options go, the statement stays
+        return _MAGIC_OPTIONS.sub("", line) if line is not None else None
     if call.func.attr == "run_cell_magic" and name in ("time", "timeit", "capture") and len(call.args) > 2:
         return _constant_str(call.args[2])
     return None
@@ -560,8 +564,55 @@ def _targets_bound(tree, targets):
     return {name for node in _statements(tree) for name in _bound_names(node) if name in targets}
 
 
-def review(assignment, merged):
-    """The policy violations of a merged submission (``submission.merge``), in notebook order."""
+def _too_deep(source):
+    """True when a cell's code is valid Python that the review cannot analyse (too deep or too large)."""
+    code = python_source(source)
+    try:
+        ast.parse(code)
+        return False
+    except (RecursionError, MemoryError):
+        return True
+    except (SyntaxError, ValueError):
+        return False  # it will fail when it runs; nothing to review
+
+
+def _file_findings(folder, aliases):
+    """Violations in the ``.py`` files handed in next to the notebook (helpers run by the learner's code)."""
+    found = []
+    for path in sorted(Path(folder).rglob("*.py")) if folder else []:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 2 * 2**20:
+            continue
+        label = path.relative_to(folder).as_posix()
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+            found += [Violation(rule, label, detail, ()) for rule, detail in cell_findings(tree, aliases)]
+        except (RecursionError, MemoryError):
+            found.append(Violation("unreviewable", label, "too deep or too large to analyse", ()))
+        except (SyntaxError, ValueError):
+            continue
+    return found
+
+
+def review(assignment, merged, extra_files_dir=None):
+    """The policy findings of a merged submission (``submission.merge``), in notebook order, then those of the
+    ``.py`` files in ``extra_files_dir``. Findings are flags for the instructor; they never cost points."""
+    findings = []
+    for cell in merged.notebook.cells:
+        if cell.cell_type == "code" and _too_deep(cell.source):
+            findings.append(Violation("unreviewable", grade_id(cell) or cell.get("id") or "?",
+                                      "too deep or too large to analyse", ()))
+    try:
+        findings += _review_cells(assignment, merged)
+    except (RecursionError, MemoryError):
+        findings.append(Violation("unreviewable", "notebook", "too deep or too large to analyse", ()))
+    try:
+        findings += _file_findings(extra_files_dir, {})
+    except (RecursionError, MemoryError):
+        findings.append(Violation("unreviewable", "files", "too deep or too large to analyse", ()))
+    return findings
+
+
+def _review_cells(assignment, merged):
     cells = _cells(assignment, merged)
     aliases = import_aliases([cell.tree for cell in cells])
     by_target = {item.target: gid for gid, item in assignment.tests.items()}

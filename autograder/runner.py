@@ -1,8 +1,8 @@
 """Grade many submissions in parallel: one worker thread per core, each with a warm kernel waiting.
 
-The work of a worker is mostly waiting for its kernel (a separate process), so threads are enough; judging runs
-in the worker thread, in the grader's process. Each worker owns a KernelSupply that starts the kernel for the
-next submission while the current one is graded (start-up, i.e. importing numpy/torch/coursekit, dominates).
+The work of a worker is mostly waiting for its kernels (separate processes), so threads are enough; judging runs
+in the worker thread, in the grader's process. Each worker owns the WorkerKernels of one Grader, which start the
+kernels for the next submission while the current one is graded (start-up, i.e. importing numpy/torch, dominates).
 """
 
 import os
@@ -11,8 +11,9 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from autograder.engine import KernelSupply, error_result, grade_submission, setup_code
+from autograder.grader import Grader
 from autograder.kernel import KernelStartError
+from autograder.outcomes import Flag, error_result
 
 
 def default_workers():
@@ -56,11 +57,11 @@ def grade_many(assignment, submissions, config, seed, *, workers=None, on_result
         return results
 
     interrupted = False
-    setup = setup_code(assignment.warm_imports(), config.kernel_setup)
-    supplies = [KernelSupply(config, setup) for _ in range(min(workers, len(pending)))]
+    grader = Grader(assignment, config, secret=seed)
+    supplies = [grader.kernels() for _ in range(min(workers, len(pending)))]
     free = queue.Queue()
     try:
-        for supply in supplies:  # start every worker's first kernel now, in parallel
+        for supply in supplies:  # start every worker's first kernels now, in parallel
             supply.prime()
             free.put(supply)
         supplies[0].check()  # a grader problem (setup code fails) stops the run before anything is graded
@@ -74,16 +75,16 @@ def grade_many(assignment, submissions, config, seed, *, workers=None, on_result
                 error = None
                 for _ in range(2):  # one retry: a kernel that fails to start is the machine's fault, not the student's
                     try:
-                        result = grade_submission(assignment, submission.student_id, submission.notebook, supply,
-                                                  config, seed, extra_files_dir=submission.folder, ahead=ahead)
+                        result = grader.grade(submission.student_id, submission.notebook, supply,
+                                              extra_files_dir=submission.folder, ahead=ahead)
                         break
                     except KernelStartError as exc:
                         error = exc
                 else:
-                    result = error_result(submission.student_id, assignment, "grader-error",
+                    result = error_result(submission.student_id, assignment, Flag.GRADER_ERROR,
                                           f"no kernel could be started: {error}")
             except Exception as exc:  # a grader bug costs one row, never the run
-                result = error_result(submission.student_id, assignment, "grader-error",
+                result = error_result(submission.student_id, assignment, Flag.GRADER_ERROR,
                                       f"{type(exc).__name__}: {exc}")
             finally:
                 free.put(supply)
@@ -110,14 +111,15 @@ def grade_many(assignment, submissions, config, seed, *, workers=None, on_result
         bar.close()
         if interrupted:
             for index in pending:
-                if results[index] is None or "gave-up" in results[index].flags:
-                    results[index] = error_result(submissions[index].student_id, assignment, "interrupted",
+                if results[index] is None or Flag.GAVE_UP in results[index].flags:
+                    results[index] = error_result(submissions[index].student_id, assignment, Flag.INTERRUPTED,
                                                   "grading was interrupted before this submission was graded")
                     if on_result:
                         on_result(results[index])
     finally:
         for supply in supplies:
             supply.close()
+        grader.close()
     return results
 
 

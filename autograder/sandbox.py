@@ -27,6 +27,7 @@ Without bubblewrap (or where it cannot create namespaces, e.g. an unprivileged c
 with rlimits and the scrubbed environment only, and says so in its summary and in every results file.
 """
 
+import copy
 import dataclasses
 import itertools
 import json
@@ -199,6 +200,16 @@ class Sandbox:
                     raise SandboxUnavailable(f"the Python installation {path} contains {secret}; the sandbox cannot "
                                              "expose one without the other (use a virtualenv outside the course)")
         self.fontlist = _matplotlib_fontlist()
+        self.library = None  # a folder holding a filtered coursekit (a clean room), instead of the grader's own
+        self.covered = ()  # files and folders of the Python installation replaced by empty ones (a clean room)
+
+    def for_room(self, library, covered):
+        """The same sandbox for a clean room (autograder/cleanroom.py): coursekit is ``library``/coursekit, and
+        each (path, cover) in ``covered`` mounts ``cover`` read-only over ``path`` (e.g. over torch's folder a
+        package whose import fails with "No module named 'torch'")."""
+        room = copy.copy(self)
+        room.library, room.covered = Path(library), tuple((Path(p), Path(c)) for p, c in covered)
+        return room
 
     # -- description ----------------------------------------------------------------------------------------------
 
@@ -242,7 +253,8 @@ class Sandbox:
                  "--perms", "0777", "--size", str(limits.sockets_bytes), "--tmpfs", SOCKETS,
                  "--perms", "0777", "--dir", MPLCONFIG]
         binds = [(path, path) for path in self.python_dirs]
-        binds += [(self.coursekit, f"{LIB}/coursekit"), (launcher, LAUNCHER), (connection_file, CONNECTION),
+        coursekit = self.library / "coursekit" if self.library is not None else self.coursekit
+        binds += [(coursekit, f"{LIB}/coursekit"), (launcher, LAUNCHER), (connection_file, CONNECTION),
                   (input_dir, INPUT)]
         if self.fontlist is not None:
             binds.append((self.fontlist, f"{MPLCONFIG}/{self.fontlist.name}"))
@@ -254,6 +266,8 @@ class Sandbox:
                 args += ["--perms", "0755", "--dir", parent]
                 made.add(parent)
             args += ["--ro-bind", str(source), str(destination)]
+        for path, cover in self.covered:  # over the read-only Python installation: the module is not there
+            args += ["--ro-bind", str(cover), str(path)]
         return args + ["--remount-ro", "/", "--remount-ro", "/dev"]
 
     def command(self, command, *, input_dir, connection_file, launcher, info_fd, uid=None):

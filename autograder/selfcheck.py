@@ -1,25 +1,22 @@
-"""A learner's self-check: run my notebook in a fresh kernel and tell me, item by item, what passes.
+"""A learner's self-check: run my notebook as the grader would and tell me, item by item, what passes.
 
-Same engine as grading, but with the public cases (seed PUBLIC_SEED, hidden=False) and the notebook as it is:
-its test cells name the items (their grade ids), nothing is restored from an instructor version.
+The same Grader as grading (clean rooms, the full run for cell errors), with the public cases (seed PUBLIC_SEED,
+the ones the notebook's own checks use): a self-check predicts the grade without revealing hidden cases.
 """
 
 import dataclasses
-import shutil
-import time
 from pathlib import Path
 
 import coursekit.items
-from autograder.assignment import cell_kind, grade_id, notebook_imports
-from autograder.engine import KernelSupply, Session, run_notebook, setup_code, stage_files, _copy_files
+from autograder.assignment import cell_kind, grade_id, load_assignment
+from autograder.grader import Grader
 from autograder.submission import read_notebook
-from coursekit.checking import PUBLIC_SEED
 
 
 @dataclasses.dataclass
 class SelfCheck:
     assignment: str
-    tests: list  # engine.ItemResult
+    tests: list  # outcomes.ItemResult
     cell_errors: list
     unknown: list  # test cells whose grade id names no item
     flags: list
@@ -39,28 +36,27 @@ def items_of(notebook):
     return name, tests, [gid for gid in ids if gid not in registry]
 
 
-def self_check(path, config):
+def self_check(path, config, root=None):
+    """Check the notebook at ``path`` against its assignment in ``root`` (default: this repository)."""
+    from autograder.gradescope import PROJECT
+
     path = Path(path)
     notebook = read_notebook(path)
-    assignment, tests, unknown = items_of(notebook)
+    name, tests, unknown = items_of(notebook)
     if not tests:
         raise ValueError(f"{path.name} has no test cell that names a graded item (nbgrader grade id); "
                          "is it a course notebook?")
-    supply = KernelSupply(config, setup_code(notebook_imports(notebook), config.kernel_setup))
-    kernel, scratch = supply.take(ahead=False)
-    deadline = time.monotonic() + config.notebook_timeout if config.notebook_timeout else None
-    session = Session(kernel, lambda: supply.restart(scratch), config, deadline)
-    flags = []
+    assignment = load_assignment(Path(root) if root else PROJECT, name)
+    grader = Grader(assignment, config, secret=None)
+    kernels = grader.kernels()
     try:
-        _copy_files([path.parent], scratch, config.max_copy_bytes)
-        stage_files(session, config)
-        results, cell_errors = run_notebook(notebook, tests, session, scratch, assignment_name=assignment,
-                                            seed=PUBLIC_SEED, hidden=False, config=config, flags=flags)
+        result = grader.grade("self-check", path, kernels, extra_files_dir=path.parent, ahead=False)
     finally:
-        session.close()
-        supply.close()
-        shutil.rmtree(scratch, ignore_errors=True)
-    return SelfCheck(assignment, results, cell_errors, unknown, flags)
+        kernels.close()
+        grader.close()
+    if result.status == "error":
+        raise ValueError(result.message)
+    return SelfCheck(name, result.tests, result.cell_errors, unknown, result.flags)
 
 
 def report(check):
