@@ -56,6 +56,7 @@ def cmd_grade(args):
     from autograder.config import draw_secret
     from autograder.kernel import KernelStartError
     from autograder.runner import default_workers, grade_many
+    from autograder.safety import printable
     from autograder.submission import SubmissionError
 
     root = Path(args.root)
@@ -109,7 +110,13 @@ def cmd_grade(args):
             print(f"error: cannot start a grading kernel: {exc}", file=sys.stderr)
             return EXIT_UNUSABLE
         elapsed = time.monotonic() - start
-        path, summary = _write_grades(out, assignment, submissions, results, roster, policy, args)
+        try:
+            path, summary = _write_grades(out, assignment, submissions, results, roster, policy, args)
+        except Exception as exc:  # grades.csv is written whatever happened above: without the extra columns
+            from autograder.reports import write_grades
+            path = write_grades(out, results)
+            summary = [printable(f"warning: the late/LMS columns could not be computed ({type(exc).__name__}: "
+                                 f"{exc}); grades.csv has the basic columns only")]
     finally:
         if unpacked:
             shutil.rmtree(unpacked, ignore_errors=True)
@@ -122,7 +129,7 @@ def cmd_grade(args):
         print(f"{len(errors)} error row(s): nothing could be graded (score 0 in grades.csv"
               + (", 'needs manual grade' in formgrader" if args.gradebook else "") + "):", file=sys.stderr)
     for r in errors:
-        print(f"  {r.student_id}: {r.message}", file=sys.stderr)
+        print(printable(f"  {r.student_id}: {r.message}"), file=sys.stderr)
     for line in summary:
         print(line, file=sys.stderr)
     if interrupted:
@@ -143,14 +150,21 @@ def _on_result(out, total, quiet):
     """Write each result's files as it comes; when stderr is not a terminal (a log), also print one line per
     submission, since the progress bar only draws on a terminal."""
     from autograder.reports import write_submission
+    from autograder.safety import printable
     done = [0]
 
     def on_result(result):
-        write_submission(out, result)
+        try:
+            write_submission(out, result)
+        except Exception as exc:  # this submission's files could not be written: its row says so, the run goes on
+            result.status, result.score = "error", 0.0
+            result.flags.append("grader-error:write")
+            result.message = printable(f"its result files could not be written ({type(exc).__name__}: {exc})")
         done[0] += 1
         if not quiet and not sys.stderr.isatty():
-            print(f"[{done[0]}/{total}] {result.student_id}: {result.score:g}/{result.max_score:g} {result.status}"
-                  + (f" [{';'.join(result.flags)}]" if result.flags else ""), file=sys.stderr, flush=True)
+            print(printable(f"[{done[0]}/{total}] {result.student_id}: {result.score:g}/{result.max_score:g} "
+                            f"{result.status}" + (f" [{';'.join(result.flags)}]" if result.flags else "")),
+                  file=sys.stderr, flush=True)
     return on_result
 
 
@@ -229,7 +243,8 @@ def cmd_gradescope(args):
     from autograder.gradescope import build_zip
     try:
         load_assignment(args.root, args.assignment)  # refuse to ship an assignment the grader cannot grade
-        path = build_zip(args.root, args.assignment, args.out, timeout=args.timeout)
+        path = build_zip(args.root, args.assignment, args.out, timeout=args.timeout,
+                         visibility=args.hidden_visibility)
     except (AssignmentError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -239,10 +254,17 @@ def cmd_gradescope(args):
 
 def cmd_gradescope_run(args):
     from autograder.gradescope import run
-    result = run(args.root, args.assignment, args.submission, args.results, _config(args))
+    result = run(args.root, args.assignment, args.submission, args.results, _config(args), args.hidden_visibility)
     print(f"{result.student_id}: {result.score:g}/{result.max_score:g} ({result.status}) "
           + ";".join(result.flags))
     return 0
+
+
+def _add_visibility(parser):
+    from autograder.gradescope_view import VISIBILITIES
+    parser.add_argument("--hidden-visibility", choices=VISIBILITIES, default="after_published",
+                        help="when students see the details of a failing hidden case (default after_published: "
+                             "when the grades are published; the pass/fail and points of every test are visible)")
 
 
 def parser():
@@ -289,6 +311,7 @@ def parser():
     gradescope.add_argument("assignment")
     gradescope.add_argument("--out", required=True, help="the zip file to write")
     gradescope.add_argument("--timeout", type=float, default=60.0, help="seconds per cell when grading")
+    _add_visibility(gradescope)
     gradescope.set_defaults(run=cmd_gradescope)
 
     run = commands.add_parser("gradescope-run", parents=[common],
@@ -296,6 +319,7 @@ def parser():
     run.add_argument("assignment")
     run.add_argument("--submission", required=True)
     run.add_argument("--results", required=True)
+    _add_visibility(run)
     _add_run_options(run)
     run.set_defaults(run=cmd_gradescope_run)
     return main

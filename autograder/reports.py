@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.discover import safe_id
+from autograder.safety import csv_cell, file_stem
 from autograder import lateness
 
 CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "flags") + lateness.COLUMNS
@@ -78,14 +78,23 @@ section.passed {{ border-color: #2a2; }} section.failed {{ border-color: #c22; }
 
 
 def write_submission(out, result):
-    """Write results/<id>.json, feedback/<id>.html and (when it ran) executed/<id>.ipynb."""
-    out, name = Path(out), safe_id(result.student_id)
+    """Write results/<id>.json, feedback/<id>.html and (when it ran) executed/<id>.ipynb. <id> is
+    ``safety.file_stem`` of the student id: distinct ids never share a file ("victim x" and "victim_x")."""
+    out, name = Path(out), file_stem(result.student_id)
     for sub in ("results", "feedback", "executed"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     (out / "results" / f"{name}.json").write_text(json.dumps(results_json(result), indent=1, ensure_ascii=False))
     (out / "feedback" / f"{name}.html").write_text(feedback_html(result))
     if result.notebook is not None:
         nbformat.write(result.notebook, out / "executed" / f"{name}.ipynb")
+
+
+def _extra_cells(extra, result):
+    """The lateness cells of one row; a failure there empties them for that row only."""
+    try:
+        return list(extra(result))
+    except Exception:
+        return [""] * len(lateness.COLUMNS)
 
 
 def write_grades(out, results, extra=None):
@@ -97,7 +106,8 @@ def write_grades(out, results, extra=None):
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(CSV_COLUMNS)
-        for r in sorted(results, key=lambda r: r.student_id):
-            writer.writerow([r.student_id, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status,
-                             ";".join(r.flags), *extra(r)])
+        for r in sorted(results, key=lambda r: str(r.student_id)):
+            writer.writerow([csv_cell(cell) for cell in (r.student_id, r.assignment, f"{r.score:g}",
+                                                         f"{r.max_score:g}", r.status, ";".join(r.flags),
+                                                         *_extra_cells(extra, r))])
     return path

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from autograder.grader import Grader
 from autograder.kernel import KernelStartError
 from autograder.outcomes import Flag, error_result
+from autograder.safety import safe_result
 
 
 def default_workers():
@@ -48,6 +49,7 @@ def grade_many(assignment, submissions, config, seed, *, workers=None, on_result
             flag, message = submission.problem
             results[index] = error_result(submission.student_id, assignment, flag, message)
             results[index].flags = submission.flags + results[index].flags
+            results[index] = safe_result(results[index])
         else:
             pending.append(index)
     for index in range(len(submissions)):
@@ -90,7 +92,7 @@ def grade_many(assignment, submissions, config, seed, *, workers=None, on_result
                 free.put(supply)
             result.flags = submission.flags + result.flags
             result.timestamp = submission.timestamp
-            return index, result
+            return index, safe_result(result)
 
         bar = _progress(len(pending), progress)
         with ThreadPoolExecutor(max_workers=len(supplies), thread_name_prefix="grader") as pool:

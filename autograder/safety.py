@@ -18,6 +18,7 @@ import unicodedata
 import bleach
 
 _FORMULA_START = ("=", "+", "-", "@")
+_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?([eE][-+]?\d+)?")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._@+-]")
 
 
@@ -56,7 +57,7 @@ def printable(text, limit=None):
 def csv_cell(value):
     """``value`` safe for one CSV cell that a spreadsheet opens: printable, on one line, and never a formula."""
     text = printable(value).replace("\n", " ")
-    if text.startswith(_FORMULA_START):
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
         text = "'" + text
     return text
 
@@ -153,3 +154,25 @@ def inert_notebook(notebook):
         elif cell.cell_type == "code":
             cell.outputs = [_inert_output(output) for output in cell.get("outputs", [])]
     return notebook
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Results
+# ----------------------------------------------------------------------------------------------------------------
+
+def _clean_text(value):
+    return printable(value) if isinstance(value, str) else value
+
+
+def safe_result(result):
+    """``result`` (outcomes.SubmissionResult) with every string it carries printable: valid UTF-8 and no control
+    characters, so that no writer, terminal or spreadsheet can choke on one student's text."""
+    import dataclasses
+
+    tests = [dataclasses.replace(t, grade_id=_clean_text(t.grade_id), target=_clean_text(t.target),
+                                 message=_clean_text(t.message)) for t in result.tests]
+    errors = [type(e)(_clean_text(e.cell), _clean_text(e.problem)) if hasattr(e, "problem")
+              else tuple(_clean_text(x) for x in e) for e in result.cell_errors]
+    return dataclasses.replace(result, student_id=_clean_text(result.student_id), message=_clean_text(result.message),
+                               flags=[_clean_text(f) for f in result.flags], tests=tests, cell_errors=errors,
+                               timestamp=_clean_text(result.timestamp))
