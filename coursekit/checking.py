@@ -183,6 +183,8 @@ DTYPE_CAUSE = ("an array made without dtype= is float64 (np.zeros(shape), np.arr
 INPUT_CAUSE = ("x += ..., x[...] = ..., out=x and .resize_() write into the caller's array; compute into new "
                "arrays instead (x = x + ...)")
 WARNING_CAUSE = "the value may look right, but the computation overflowed on the way: never exponentiate a large x"
+PRECISION_CAUSE = ("the numbers are right only to float32 precision (about 7 digits): something is computed in "
+                   "float32 (an astype(np.float32), a float32 constant or array) although the inputs are float64")
 TENSOR_CAUSE = "the text asks for a NumPy array: convert at the end, e.g. tensor.detach().numpy()"
 
 
@@ -246,7 +248,21 @@ def judge_case(item, case, outcome, index=-1):
         return Problem(label, change, DTYPE_CAUSE, "dtype", index=index) if change else None
     where = problem.split(" ", 1)[0]
     hint = next((h for w, h in item.entry_hints if w == where), None)
+    if hint is None and _float32_close(output, expected):
+        hint = PRECISION_CAUSE
     return Problem(label, problem, hint or case.blame or None, "value", index=index)
+
+
+def _float32_close(output, expected):
+    """Whether a float64 answer is wrong only at float32 precision (right to ~1e-6, not to ~1e-9)."""
+    if isinstance(output, (tuple, dict)) or isinstance(expected, (tuple, dict)):
+        return False
+    try:
+        out, exp = np.asarray(output, dtype=np.float64), np.asarray(expected)
+    except (TypeError, ValueError):
+        return False
+    return (exp.dtype == np.float64 and out.shape == exp.shape and np.all(np.isfinite(out))
+            and bool(np.allclose(out, exp, rtol=2e-6, atol=1e-7)))
 
 
 def problems_of(item, cases, outcomes):

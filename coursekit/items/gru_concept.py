@@ -61,6 +61,8 @@ def _update_cases(rng, hidden):
              blame="z = 0 must take the candidate: h' = (1 - z) * n + z * h_prev = n"),
         Case("probe: z = 0.5", (h, n, np.full((2, 3), 0.5)),
              blame="in between, the weights (1 - z) and z sum to one: z = 0.5 gives the mean of n and h_prev"),
+        Case("probe: a different z for every unit", (h, n, np.array([[0.1, 0.5, 0.9], [0.3, 0.7, 0.2]])),
+             blame="each unit has its own z: mix element by element, (1 - z) * n + z * h_prev"),
     ]
 
 
@@ -103,6 +105,7 @@ def memory_half_life_reference(z):
 
 MEMORY_HALF_LIFE = Item(
     name="test_memory_half_life", target="memory_half_life", points=2, make_cases=_half_life_cases,
+    keep_dtype=False,  # the text asks for no dtype here (ln 0.5 is a float64 constant)
     reference=memory_half_life_reference,
     mistakes=(("the ratio is upside down: solve z**k = 0.5 for k, k = ln 0.5 / ln z",
                lambda z: np.log(z) / np.log(0.5)),

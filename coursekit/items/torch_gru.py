@@ -80,6 +80,7 @@ def _param_count_cases(rng, hidden):
 
 GRU_PARAM_COUNT = Item(
     name="test_gru_param_count", target="gru_param_count", points=2, make_cases=_param_count_cases,
+    keep_dtype=False,
     reference=gru_param_count_reference, forbidden=NO_TORCH,
     mistakes=(
         ("one bias vector per gate block was counted; nn.GRU has two, bias_ih and bias_hh (3H each)",
@@ -344,7 +345,7 @@ def _classifier_cases(rng, hidden):
 
 GRU_CLASSIFIER = Item(
     name="test_gru_classifier", target="GRUClassifier", points=3, make_cases=_classifier_cases,
-    reference=classifier_reference, prepare=_classifier_prepare,
+    reference=classifier_reference, prepare=_classifier_prepare, keep_dtype=False,  # float32 logits, float64 weights
     mistakes=(
         ("the logits come from the first time step; use the final hidden state (h_n[-1], or output[:, -1])",
          _classifier_wrong(lambda hs: hs[0])),

@@ -129,6 +129,7 @@ def _grad_norm_cases(rng, hidden):
 GRAD_NORMS_OVER_TIME = Item(
     name="test_grad_norms_over_time", target="grad_norms_over_time", points=4, make_cases=_grad_norm_cases,
     reference=grad_norms_reference, invoker="recurrent_module", numpy_output=True,
+    keep_dtype=False,  # norms collected with .item() are float64 whatever the model's dtype
     mistakes=(
         ("L must be the sum of the *last* hidden state only, L = h_{T-1}.sum(); this looks like the sum of every "
          "h_t (e.g. output.sum()), which adds a direct gradient at every step",
