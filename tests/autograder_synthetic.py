@@ -1,7 +1,9 @@
 """A tiny synthetic assignment for the autograder tests: three items, one written answer, a temporary course root.
 
-Imported by the tests (the grader's side) and, through the grader's trusted kernel setup code, by the grading
-kernels (``register()`` adds the items to ``coursekit.items`` there).
+Only the grader's process needs the items (it draws the cases and judges; no kernel ever holds an item):
+the tests register them with ``monkeypatch``, and a grader run in a subprocess calls ``register()``. The
+assignment has no clean-room profile of its own, so it gets ``cleanroom.DEFAULT_PROFILE`` (setup cell "setup"),
+and since ``test_double`` forbids torch it has two rooms: one without torch (``double``) and one with.
 """
 
 import copy
@@ -37,25 +39,8 @@ ITEMS = (DOUBLE, SQUARE, NEGATE)
 REGISTRY = {item.name: item for item in ITEMS}
 
 
-def _kernel_setup():
-    """Trusted setup code for grading kernels: this module's source, run and registered there (a sandboxed kernel
-    cannot read tests/)."""
-    path = Path(__file__).resolve()
-    return (f"import sys as _sys, types as _types\n"
-            f"_synthetic = _types.ModuleType('autograder_synthetic')\n"
-            f"_synthetic.__file__ = {str(path)!r}\n"
-            f"exec(compile({path.read_text()!r}, _synthetic.__file__, 'exec'), _synthetic.__dict__)\n"
-            "_sys.modules['autograder_synthetic'] = _synthetic\n_synthetic.register()\ndel _sys, _types, _synthetic\n")
-
-
-try:
-    KERNEL_SETUP = _kernel_setup()
-except OSError:  # running inside a sandboxed kernel, from that very setup code
-    KERNEL_SETUP = None
-
-
 def register():
-    """Make the synthetic items known to coursekit.items in this process (used inside grading kernels)."""
+    """Make the synthetic items known to coursekit.items in this process (a grader started as a subprocess)."""
     coursekit.items.ASSIGNMENTS[ASSIGNMENT] = REGISTRY
 
 

@@ -1,6 +1,8 @@
 """Fast tests of the autograder's parts that need no kernel: reading, merging, judging, discovery, reports."""
 
+import base64
 import copy
+import io
 import json
 import subprocess
 import sys
@@ -13,10 +15,13 @@ import pytest
 import autograder_synthetic as syn
 import coursekit.items
 from autograder.assignment import AssignmentError, load_assignment
+from autograder.cleanroom import Room, Unavailable
 from autograder.discover import extract_zip, find_submissions
-from autograder.engine import ManualResult, SubmissionResult, ItemResult, judge_file
+from autograder.judging import clean_outcomes, judge_result
 from autograder.kernel import LAUNCHER, KernelLimits, Outputs, kernel_command
+from autograder.outcomes import ItemResult, ManualResult, SubmissionResult
 from autograder.reports import feedback_html, results_json
+from autograder.sessions import copy_files
 from autograder.submission import SubmissionError, merge, read_notebook
 from coursekit.checking import call_learner, cases_for, pack
 
@@ -200,64 +205,112 @@ def test_output_cap_counts_rich_outputs_and_keeps_errors():
     assert len(items[0]["evalue"]) <= 8 * 1024 and len("".join(items[0]["traceback"])) <= 9 * 1024
 
 
-# -- judging the packed result of a check ----------------------------------------------------------------------------
+def test_output_cap_counts_metadata_and_keys_not_only_data():
+    """25 displays of "." with 2 MB of metadata each once made a 50 MB executed notebook."""
+    outputs = Outputs(limit=10_000)
+    for _ in range(25):
+        outputs.rich("display_data", {"data": {"text/plain": "."}, "metadata": {"pad": "m" * 2_000_000}})
+    for _ in range(25):
+        outputs.rich("display_data", {"data": {"text/plain": "."}, "metadata": {"k" * 20_000: 1}})
+    outputs.rich("display_data", {"data": {"text/plain": "kept"}, "metadata": {}})
+    items = outputs.finish()
+    assert [item["data"]["text/plain"] for item in items if item["output_type"] == "display_data"] == ["kept"]
+    assert len(json.dumps(items)) < 10_000 and "bytes of output were dropped" in items[-1]["text"]
 
-def _result_file(tmp_path, data):
-    path = tmp_path / "result.npz"
-    path.write_bytes(pack(data) if not isinstance(data, bytes) else data)
-    return path
+
+# -- judging what a clean room sent back, in the grader's process (autograder/judging.py) -------------------------
+
+ROOM = Room(syn.ASSIGNMENT, absent=("torch",), helpers=(), items=("test_double",), setup_cells=("setup",))
+
+
+def _payloads(data):
+    """What a room publishes for one item: the packed result as base64 text."""
+    return [base64.b64encode(data if isinstance(data, bytes) else pack(data)).decode("ascii")]
 
 
 def _outcomes(fn, seed=7):
     return call_learner(syn.DOUBLE, fn, cases_for(syn.DOUBLE, seed, True))
 
 
-def test_judge_file_passes_right_outputs_and_names_the_mistake(tmp_path):
-    right = _result_file(tmp_path, {"missing": False, "forbidden": [], "outcomes": _outcomes(lambda x: 2 * x)})
-    assert judge_file(syn.DOUBLE, right, 7, True, 10**6)[:2] == (True, "double: all 4 cases pass.")
-    wrong = _result_file(tmp_path, {"missing": False, "forbidden": [], "outcomes": _outcomes(lambda x: x)})
-    passed, message, _ = judge_file(syn.DOUBLE, wrong, 7, True, 10**6)
-    assert not passed and "x was returned unchanged" in message
+def _judge(data, seed=7, max_bytes=10**6, explain=lambda error: error):
+    return judge_result(syn.DOUBLE, cases_for(syn.DOUBLE, seed, True), _payloads(data), max_bytes, explain)
 
 
-def test_judge_file_uses_the_graders_seed_not_the_kernels(tmp_path):
+def test_judge_passes_right_outputs_and_names_the_mistake():
+    right = _judge({"missing": False, "outcomes": _outcomes(lambda x: 2 * x)})
+    assert (right.passed, right.message, right.flag) == (True, "double: all 4 cases pass.", None)
+    wrong = _judge({"missing": False, "outcomes": _outcomes(lambda x: x)})
+    assert not wrong.passed and "x was returned unchanged" in wrong.message and wrong.flag is None
+
+
+def test_judge_uses_the_cases_the_grader_drew_not_the_rooms():
     """Outputs right for other cases (e.g. the public seed) fail on the grader's secret cases."""
-    path = _result_file(tmp_path, {"missing": False, "forbidden": [], "outcomes": _outcomes(lambda x: 2 * x, 1)})
-    assert judge_file(syn.DOUBLE, path, 2, True, 10**6)[0] is False
+    assert _judge({"missing": False, "outcomes": _outcomes(lambda x: 2 * x, 1)}, seed=2).passed is False
+
+
+def test_a_room_cannot_send_a_verdict():
+    """Only outputs cross: keys that look like a verdict are ignored, wrong outputs still fail."""
+    forged = {"missing": False, "passed": True, "message": "double: all 4 cases pass.", "score": 2,
+              "outcomes": _outcomes(lambda x: x)}
+    judgement = _judge(forged)
+    assert not judgement.passed and "x was returned unchanged" in judgement.message
+
+
+def _string_outcomes():
+    return [{"output": "yes", "error": None, "modified_input": False, "warnings": (), "measures": {}}] * 4
 
 
 @pytest.mark.parametrize("data, expected", [
-    ({"missing": True, "outcomes": []}, "double is not defined"),
-    ({"missing": False, "forbidden": ["torch"], "outcomes": []}, "uses torch"),
-    ({"missing": False, "forbidden": [], "outcomes": [{"output": 1.0}]}, "cannot read"),
-    ({"missing": False, "forbidden": [], "outcomes": [{"output": 1.0, "error": 3, "modified_input": False}]},
-     "cannot read"),
-    ({"missing": False, "forbidden": [], "outcomes": [{"output": "yes", "error": None, "modified_input": False}]},
-     "got 1"),
+    ({"missing": True, "outcomes": ()}, "double is not defined"),
+    ({"missing": False, "outcomes": (), "crash": "TypeError: unhashable"}, "failed: TypeError: unhashable"),
+    ({"missing": False, "outcomes": [{"output": 1.0}] * 4}, "cannot read"),
+    ({"missing": False, "outcomes": [{"output": 1.0, "error": 3, "modified_input": False}] * 4}, "cannot read"),
+    ({"missing": False, "outcomes": [{"output": 1.0, "error": None, "modified_input": False}]}, "1 outcomes for 4"),
+    ({"missing": False, "outcomes": _string_outcomes()}, "4 of 4 cases fail"),
+    ({"outcomes": "all passed"}, "cannot read"),
     ("not a dict", "cannot read"),
     (b"\x80\x04pickle?", "cannot read"),
 ])
-def test_judge_file_refuses_whatever_the_kernel_made_up(tmp_path, data, expected):
-    passed, message, _ = judge_file(syn.DOUBLE, _result_file(tmp_path, data), 7, True, 10**6)
-    assert not passed and expected in message
+def test_judge_refuses_whatever_the_room_made_up(data, expected):
+    judgement = _judge(data)
+    assert not judgement.passed and expected in judgement.message, judgement.message
 
 
-def test_judge_file_rejects_object_arrays_and_huge_files(tmp_path):
-    path = tmp_path / "result.npz"
-    buffer = __import__("io").BytesIO()
+def test_judge_rejects_object_arrays_and_huge_or_missing_results():
+    buffer = io.BytesIO()
     np.savez(buffer, __layout__=np.array([1], dtype=object))
-    path.write_bytes(buffer.getvalue())
-    assert judge_file(syn.DOUBLE, path, 7, True, 10**6)[2] == "bad-result"
-    big = _result_file(tmp_path, {"missing": False, "forbidden": [], "outcomes": _outcomes(lambda x: 2 * x)})
-    assert judge_file(syn.DOUBLE, big, 7, True, 10)[2] == "result-too-large"
-    assert judge_file(syn.DOUBLE, tmp_path / "none.npz", 7, True, 10)[2] == "no-result"
+    assert _judge(buffer.getvalue()).flag == "bad-result"
+    assert _judge({"missing": False, "outcomes": _outcomes(lambda x: 2 * x)}, max_bytes=10).flag == \
+        "result-too-large"
+    nothing = judge_result(syn.DOUBLE, cases_for(syn.DOUBLE, 7, True), [], 10**6)
+    assert (nothing.passed, nothing.flag) == (False, "no-result") and "produced no result" in nothing.message
+    assert judge_result(syn.DOUBLE, cases_for(syn.DOUBLE, 7, True), _payloads({"missing": True}) * 2, 10**6).flag \
+        == "bad-result"  # a second result published next to the real one
 
 
-def test_a_string_output_fails_without_crashing_the_judge(tmp_path):
-    outcomes = [{"output": np.array(["a", "b"]), "error": None, "modified_input": False, "warnings": []}] * 4
-    path = _result_file(tmp_path, {"missing": False, "forbidden": [], "outcomes": outcomes})
-    passed, message, _ = judge_file(syn.DOUBLE, path, 7, True, 10**6)
-    assert not passed and "double" in message
+def test_a_string_array_output_fails_without_crashing_the_judge():
+    outcomes = [{"output": np.array(["a", "b"]), "error": None, "modified_input": False, "warnings": ()}] * 4
+    judgement = _judge({"missing": False, "outcomes": outcomes})
+    assert not judgement.passed and "double" in judgement.message
+
+
+def test_an_absent_module_is_explained_to_the_learner():
+    """A graded function that needs torch where torch is absent fails with a sentence that says why."""
+    error = "ModuleNotFoundError: No module named 'torch'"
+    outcomes = [{"output": None, "error": error, "modified_input": False, "warnings": (), "measures": {}}] * 4
+    judgement = _judge({"missing": False, "outcomes": outcomes}, explain=Unavailable(ROOM).explain)
+    assert not judgement.passed and "torch is not available to graded code in 00-synthetic" in judgement.message
+
+
+def test_clean_outcomes_keeps_only_plain_fields():
+    data = {"outcomes": tuple({"output": 1.0, "error": "E" * 5000, "modified_input": False, "warnings": ("w",) * 50,
+                               "measures": {"python_lines": 3}, "extra": "ignored"} for _ in range(2))}
+    outcomes = clean_outcomes(data, 2)
+    assert set(outcomes[0]) == {"output", "error", "modified_input", "warnings", "measures"}
+    assert len(outcomes[0]["error"]) == 2000 and len(outcomes[0]["warnings"]) == 20
+    with pytest.raises(ValueError, match="finite"):
+        clean_outcomes({"outcomes": ({"output": 1.0, "error": None, "modified_input": False,
+                                      "measures": {"python_lines": float("nan")}},)}, 1)
 
 
 # -- finding submissions -------------------------------------------------------------------------------------------
@@ -373,7 +426,6 @@ def test_gradebook_url_comes_from_the_course_config(course):
 
 
 def test_only_regular_files_are_copied_next_to_the_notebook(tmp_path):
-    from autograder.engine import _copy_files
     student = tmp_path / "student"
     (student / "data").mkdir(parents=True)
     (student / "data" / "x.csv").write_text("1,2")
@@ -381,6 +433,6 @@ def test_only_regular_files_are_copied_next_to_the_notebook(tmp_path):
     (student / "secret").symlink_to("/etc/hostname")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    assert _copy_files([student], scratch, 10**6)
+    assert copy_files([student], scratch, 10**6)
     assert sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*")) == ["data", "data/x.csv"]
-    assert not _copy_files([student], scratch, 2)
+    assert not copy_files([student], scratch, 2)
