@@ -1,4 +1,4 @@
-"""What a kernel sends back is decoded strictly (autograder/checkdata.py): only what coursekit.checking.pack
+"""What a clean room sends back is decoded strictly (autograder/checkdata.py): only what coursekit.checking.pack
 writes is accepted; zip bombs, pickles, odd dtypes, lying headers and malformed layouts are refused with a reason.
 Per-item seeds differ per student and item and never reveal the run's secret."""
 
@@ -12,13 +12,13 @@ import pytest
 
 import autograder_synthetic as syn
 from autograder.checkdata import BadResult, decode_payloads, item_seed, read_packed
-from autograder.engine import judge_payloads
+from autograder.judging import Judgement, judge_result
 from coursekit.checking import PUBLIC_SEED, call_learner, cases_for, pack, unpack
 
 
 def _result(fn=lambda x: 2 * x, seed=7):
     outcomes = call_learner(syn.DOUBLE, fn, cases_for(syn.DOUBLE, seed, True))
-    return {"missing": False, "forbidden": [], "outcomes": outcomes}
+    return {"missing": False, "outcomes": outcomes}
 
 
 def _npz(members, compress=zipfile.ZIP_STORED):
@@ -101,13 +101,16 @@ def test_size_limits():
     assert decode_payloads([text], 10**6)[0] == data
 
 
-def test_judge_payloads_uses_the_graders_seed():
+def test_judge_result_uses_the_cases_the_grader_drew():
     text = base64.b64encode(pack(_result(seed=7))).decode()
-    assert judge_payloads(syn.DOUBLE, [text], 7, True, 10**6)[:2] == (True, "double: all 4 cases pass.")
-    assert judge_payloads(syn.DOUBLE, [text], 8, True, 10**6)[0] is False  # outputs for other inputs
+    def judged(texts, seed):
+        return judge_result(syn.DOUBLE, cases_for(syn.DOUBLE, seed, True), texts, 10**6)
+
+    assert judged([text], 7) == Judgement(True, "double: all 4 cases pass.", None)
+    assert judged([text], 8).passed is False  # outputs for other inputs
     wrong = base64.b64encode(pack(_result(fn=lambda x: x))).decode()
-    passed, message, flag = judge_payloads(syn.DOUBLE, [wrong], 7, True, 10**6)
-    assert not passed and "x was returned unchanged" in message and flag is None
+    verdict = judged([wrong], 7)
+    assert not verdict.passed and "x was returned unchanged" in verdict.message and verdict.flag is None
 
 
 def test_item_seeds_are_per_student_and_item_and_hide_the_secret():
