@@ -230,9 +230,18 @@ def statements(source):
     return tuple("\n".join(lines[a - 1:b]) for a, b in pieces)
 
 
+@dataclasses.dataclass(frozen=True)
+class CheckPoint:
+    """Where a test cell stands: its item is judged there, on the state the cells above it left (as nbgrader and
+    the learner's own check cell see it), not on whatever later cells redefine."""
+
+    grade_id: str
+
+
 def room_cells(assignment, merged, room, titles):
-    """The cells of ``merged`` (submission.Merged) that run in ``room``, in notebook order: the declared setup
-    cells (instructor versions) and every cell the learner wrote. Instructor demo cells and test cells do not."""
+    """What runs in ``room``, in notebook order: RoomCell for the declared setup cells (instructor versions) and
+    every cell the learner wrote, CheckPoint for the test cells of the room's items. Instructor demo cells and the
+    test cells' code do not run."""
     instructor_free = {_clean(released.source) for cell, released in zip(assignment.notebook.cells,
                                                                           assignment.released)
                        if cell.cell_type == "code" and cell_kind(cell) == "free"}
@@ -243,6 +252,8 @@ def room_cells(assignment, merged, room, titles):
         original = assignment.notebook.cells[origin] if origin is not None else None
         kind = cell_kind(original) if original is not None else "free"
         if kind == "test":
+            if grade_id(cell) in room.items:
+                cells.append(CheckPoint(grade_id(cell)))
             continue
         setup = original is not None and original.get("id") in room.setup_cells
         learner = kind == "solution" or (original is None and _clean(cell.source) not in instructor_free)

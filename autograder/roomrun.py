@@ -11,7 +11,7 @@ import base64
 import dataclasses
 
 from autograder.checkdata import RESULT_MIME
-from autograder.cleanroom import Unavailable
+from autograder.cleanroom import CheckPoint, RoomCell, Unavailable
 from autograder.judging import judge_result
 from autograder.outcomes import CellError, Flag, ItemResult
 from coursekit.checking import request
@@ -58,66 +58,75 @@ def _defines(code, target):
 
 
 def run_room(room, cells, items, session, *, cases_of, config):
-    """Run ``cells`` (cleanroom.RoomCell) in ``session``, then judge every item of ``room``.
+    """Run ``cells`` (cleanroom.room_cells: RoomCell and CheckPoint) in ``session`` in order, judging each item of
+    ``room`` at its checkpoint (an item without one, at the end).
 
     ``items``: grade id -> Item; ``cases_of(grade_id)`` -> the cases to judge on."""
     unavailable = Unavailable(room)
-    cell_errors, flags, failed_cells = [], [], {}
-    for cell in cells:
-        for code in cell.statements:
-            run = session.run(code)
-            if run is None:
+    outcome = RoomOutcome({}, [], [])
+    failed_cells = {}  # learner cell label -> (title, problem): the first failure in each
+    checkpoints = [c.grade_id for c in cells if isinstance(c, CheckPoint)]
+    for step in [*cells, *(CheckPoint(gid) for gid in room.items if gid not in checkpoints)]:
+        if isinstance(step, CheckPoint):
+            if step.grade_id in room.items and step.grade_id not in outcome.results:
+                outcome.results[step.grade_id] = _judge_item(items[step.grade_id], step.grade_id, session,
+                                                             cases_of(step.grade_id), config, unavailable, cells,
+                                                             failed_cells, outcome.flags)
+            continue
+        for code in step.statements:
+            if not _run_statement(step, code, session, unavailable, failed_cells, outcome):
                 break
-            if run.status == "error":
-                ename, evalue = run.error
-                unavailable.note_failed_import(code, evalue)
-                if cell.learner and cell.label not in failed_cells:
-                    problem = unavailable.explain(f"{ename}: {evalue}")
-                    failed_cells[cell.label] = (cell.title, problem)
-                    cell_errors.append(CellError(f"{cell.title} (clean room)", problem))
-            elif run.status in ("timeout", "died"):
-                flags.append(Flag.of(Flag.TIMEOUT if run.status == "timeout" else Flag.CRASH, cell.label))
-                if cell.learner and cell.label not in failed_cells:
-                    failed_cells[cell.label] = (cell.title, run.detail)
-                    cell_errors.append(CellError(f"{cell.title} (clean room)", run.detail))
+    return outcome
 
-    results = {}
-    for gid in room.items:
-        item = items[gid]
-        cases = cases_of(gid)
-        run = session.run(evaluation_code(item, cases), replay=False)
-        if run is None:
-            results[gid] = ItemResult(gid, item.target, float(item.points), 0.0, False,
-                                      f"{item.target} was not checked: {session.gave_up}", ran=False)
-            flags.append(Flag.of(Flag.NOT_RUN, gid))
-            continue
-        if run.status == "timeout":
-            message = f"checking {item.target} took longer than {config.timeout:g} s (an endless loop?); no points"
-            results[gid] = ItemResult(gid, item.target, float(item.points), 0.0, False, message, ran=False)
-            flags.append(Flag.of(Flag.TIMEOUT, gid))
-            continue
-        if run.status == "died":
-            message = f"the kernel died while {item.target} was being checked: {run.detail}"
-            results[gid] = ItemResult(gid, item.target, float(item.points), 0.0, False, message, ran=False)
-            flags.append(Flag.of(Flag.CRASH, gid))
-            continue
-        if run.status == "error":
-            ename, evalue = run.error
-            judgement_passed, message, flag = False, f"the check of {item.target} stopped with {ename}: {evalue}", None
-        else:
-            judgement = judge_result(item, cases, run.results, config.max_result_bytes, unavailable.explain)
-            judgement_passed, message, flag = judgement.passed, judgement.message, judgement.flag
-        if not judgement_passed and message.endswith("is not defined."):
-            stopped = [(title, problem) for label, (title, problem) in failed_cells.items()
-                       if _defines_in(cells, label, item.target)]
-            if stopped:
-                message += f" Its cell ({stopped[0][0]}) stopped with {stopped[0][1]}."
-        if flag:
-            flags.append(Flag.of(flag, gid))
-        results[gid] = ItemResult(gid, item.target, float(item.points), float(item.points) if judgement_passed
-                                  else 0.0, judgement_passed, message)
-    return RoomOutcome(results, cell_errors, flags)
+
+def _run_statement(cell, code, session, unavailable, failed_cells, outcome):
+    """Run one statement of ``cell``; False when nothing runs any more (the session gave up)."""
+    run = session.run(code)
+    if run is None:
+        return False
+    problem = None
+    if run.status == "error":
+        ename, evalue = run.error
+        unavailable.note_failed_import(code, evalue)
+        problem = unavailable.explain(f"{ename}: {evalue}")
+    elif run.status in ("timeout", "died"):
+        outcome.flags.append(Flag.of(Flag.TIMEOUT if run.status == "timeout" else Flag.CRASH, cell.label))
+        problem = run.detail
+    if problem and cell.learner and cell.label not in failed_cells:
+        failed_cells[cell.label] = (cell.title, problem)
+        outcome.cell_errors.append(CellError(f"{cell.title} (clean room)", problem))
+    return True
+
+
+def _judge_item(item, gid, session, cases, config, unavailable, cells, failed_cells, flags):
+    """Ask the room for ``item``'s outcomes on ``cases`` and judge them here; an ItemResult."""
+    def lost(message, flag, ran=False):
+        flags.append(Flag.of(flag, gid))
+        return ItemResult(gid, item.target, float(item.points), 0.0, False, message, ran=ran)
+
+    run = session.run(evaluation_code(item, cases), replay=False)
+    if run is None:
+        return lost(f"{item.target} was not checked: {session.gave_up}", Flag.NOT_RUN)
+    if run.status == "timeout":
+        return lost(f"checking {item.target} took longer than {config.timeout:g} s (an endless loop?); no points",
+                    Flag.TIMEOUT)
+    if run.status == "died":
+        return lost(f"the kernel died while {item.target} was being checked: {run.detail}", Flag.CRASH)
+    if run.status == "error":
+        ename, evalue = run.error
+        passed, message, flag = False, f"the check of {item.target} stopped with {ename}: {evalue}", None
+    else:
+        judgement = judge_result(item, cases, run.results, config.max_result_bytes, unavailable.explain)
+        passed, message, flag = judgement.passed, judgement.message, judgement.flag
+    if not passed and message.endswith("is not defined."):
+        stopped = [(title, problem) for label, (title, problem) in failed_cells.items()
+                   if _defines_in(cells, label, item.target)]
+        if stopped:
+            message += f" Its cell ({stopped[0][0]}) stopped with {stopped[0][1]}."
+    if flag:
+        flags.append(Flag.of(flag, gid))
+    return ItemResult(gid, item.target, float(item.points), float(item.points) if passed else 0.0, passed, message)
 
 
 def _defines_in(cells, label, target):
-    return any(cell.label == label and any(_defines(code, target) for code in cell.statements) for cell in cells)
+    return any(isinstance(cell, RoomCell) and cell.label == label and any(_defines(code, target) for code in cell.statements) for cell in cells)
