@@ -34,10 +34,13 @@ class OpCount:
 def aten_ops(fn):
     """Run ``fn()`` once under the torch profiler and count the ATen operators it called (CPU side).
 
-    On CUDA the same count is what the CPU dispatched: each operator then launches one or more GPU kernels.
+    ``fn()`` is called once before, unprofiled, so that one-time work (lazy initialisation, first allocations)
+    does not decide which operator looks slowest. On CUDA the count is what the CPU dispatched: each operator
+    then launches one or more GPU kernels.
     """
     from torch.profiler import ProfilerActivity, profile
 
+    fn()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         fn()
     events = [e for e in prof.key_averages() if e.key.startswith("aten::")]
