@@ -64,7 +64,7 @@ def test_the_kernel_runs_as_its_own_user_in_a_private_home_with_a_scrubbed_envir
 def test_the_course_and_the_machine_are_invisible(start):
     kernel = start()
     home = [str(p) for p in Path.home().iterdir() if p.name != ".pyenv"][:5] if Path.home().is_dir() else []
-    probes = [str(p) for p in (REPO / "solutions", REPO / "tests", REPO / "autograder" / "engine.py",
+    probes = [str(p) for p in (REPO / "solutions", REPO / "tests", REPO / "autograder" / "grader.py",
                                Path("/etc/passwd"), Path("/etc/hostname"), Path("/var"), *map(Path, home))
               if p.exists()]  # all of them exist on this machine
     assert len(probes) >= 4
