@@ -83,7 +83,8 @@ class Item:
     # same seed giving the same batch (judged when every case passes on its own)
     across: Optional[Callable] = None
     # entry_hints: (where, hint) pairs: when no listed mistake explains a wrong output and its first wrong entry
-    # is ``where`` (e.g. "output[2]['b_hn']"), the hint is the likely cause
+    # is ``where`` (e.g. "output[2]['b_hn']"), or ``where`` is "only output[i]" and the i-th of a tuple of outputs
+    # is the only wrong one, the hint is the likely cause
     entry_hints: tuple = ()
 
 
@@ -246,8 +247,13 @@ def judge_case(item, case, outcome, index=-1):
     if problem is None:
         change = _dtype_change(output, expected) if item.keep_dtype else None
         return Problem(label, change, DTYPE_CAUSE, "dtype", index=index) if change else None
-    where = problem.split(" ", 1)[0]
-    hint = next((h for w, h in item.entry_hints if w == where), None)
+    where = {problem.split(" ", 1)[0]}
+    if isinstance(expected, tuple) and isinstance(output, tuple) and len(output) == len(expected):
+        wrong = [i for i, (o, e) in enumerate(zip(output, expected)) if _mismatch(o, e, case.rtol, case.atol)]
+        if len(wrong) == 1:
+            where.add(f"only output[{wrong[0]}]")
+    # a named entry ("output[2]['b_hn']"), or the only wrong one of several, says more than a probe's blame
+    hint = next((h for w, h in item.entry_hints if w in where), None)
     if hint is None and _float32_close(output, expected):
         hint = PRECISION_CAUSE
     return Problem(label, problem, hint or case.blame or None, "value", index=index)

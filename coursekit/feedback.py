@@ -46,10 +46,11 @@ class Problem:
 
 
 def most_telling(problems):
-    """The problem to show: a listed mistake, else the first with a cause (probes come in the order that
-    isolates one part after another), else the first."""
-    return (next((p for p in problems if p.listed), None) or next((p for p in problems if p.cause), None)
-            or problems[0])
+    """The problem to show: a listed mistake, else the first failing probe with a cause (probes come in the order
+    that isolates one part after another), else the first with a cause, else the first."""
+    return (next((p for p in problems if p.listed), None)
+            or next((p for p in problems if p.cause and p.label.startswith("probe")), None)
+            or next((p for p in problems if p.cause), None) or problems[0])
 
 
 def _points(points):

@@ -110,7 +110,7 @@ def _bigru_cases(rng, hidden):
 BIGRU_FORWARD = Item(
     name="test_bigru_forward", target="bigru_forward", points=4, make_cases=_bigru_cases,
     reference=bigru_forward_reference, forbidden=NOT_ALLOWED,
-    entry_hints=(("output[1]", "the order of directions in h_n: h_n[0] is the forward direction's final state "
+    entry_hints=(("only output[1]", "the order of directions in h_n: h_n[0] is the forward direction's final state "
                                "(after xs[-1]), h_n[1] the backward one's (after it reads xs[0], outputs[0, :, H:])"),),
     mistakes=(
         ("the backward states were not re-reversed before concatenation: the backward GRU computes them from "

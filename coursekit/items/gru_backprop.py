@@ -257,13 +257,21 @@ SEQUENCE_MISTAKES = (
 
 GRU_CELL_BACKWARD = Item(
     name="test_gru_cell_backward", target="gru_cell_backward", points=6, make_cases=cell_backward_cases,
-    reference=cell_backward_reference, prepare=_prepare_cell, forbidden=NOT_ALLOWED, entry_hints=ENTRY_HINTS,
+    reference=cell_backward_reference, prepare=_prepare_cell, forbidden=NOT_ALLOWED,
+    entry_hints=ENTRY_HINTS + (
+        ("only output[1]", "dh_prev collects four paths: dh_next * z + da_r @ W_hr + da_z @ W_hz + (da_n * r) @ W_hn"),
+        ("only output[0]", "dx collects three paths: da_r @ W_ir + da_z @ W_iz + da_n @ W_in")),
     mistakes=tuple((diagnosis, _wrong_cell(key)) for key, diagnosis in CELL_MISTAKES),
 )
 
 GRU_BACKWARD = Item(
     name="test_gru_backward", target="gru_backward", points=4, make_cases=sequence_backward_cases,
-    reference=sequence_backward_reference, prepare=_prepare_sequence, forbidden=NOT_ALLOWED, entry_hints=ENTRY_HINTS,
+    reference=sequence_backward_reference, prepare=_prepare_sequence, forbidden=NOT_ALLOWED,
+    entry_hints=ENTRY_HINTS + (
+        ("only output[0]", "dxs: dxs[t] is the dx that step t's backward returns, stored at index t"),
+        ("only output[1]", "dh0: the gradient on h0 is the dh_prev that the backward of step 0 returns, after "
+                           "the loop (not an upstream gradient)"),
+        ("only output[2]", "grads: every step's weight gradients are added up, grads[k] += step_grads[k]")),
     mistakes=tuple((diagnosis, _wrong_sequence(mistake=key)) for key, diagnosis in SEQUENCE_MISTAKES) + tuple(
         (f"gru_cell_backward still has a mistake ({diagnosis}); make test_gru_cell_backward pass first",
          _wrong_sequence(cell_mistake=key)) for key, diagnosis in CELL_MISTAKES),

@@ -106,6 +106,10 @@ def _sequence(transform=lambda p: p, zero_h0=False, shift=False, reset="after", 
 GRU_FORWARD = Item(
     name="test_gru_forward", target="gru_forward", points=4, make_cases=_sequence_cases,
     reference=_sequence(), forbidden=NOT_ALLOWED,
+    entry_hints=(("only output[0]", "hs: hs[t] is the state after reading xs[t], for t = 0 .. T-1 in order "
+                                    "(h_last is right)"),
+                 ("only output[1]", "h_last is the state after reading the last input xs[T-1], i.e. hs[-1] (hs is "
+                                    "right here): check h_last and the time order of the loop, t = 0 .. T-1")),
     mistakes=(
         ("h0 is ignored: the recurrence must start from the given h0, not from zeros", _sequence(zero_h0=True)),
         ("hs[t] holds the state before step t; it should hold the state after reading xs[t]",
