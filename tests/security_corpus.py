@@ -55,6 +55,14 @@ class Case:
     status: str = "graded"
     flags: tuple = ()  # every flag of the row starts with one of these, and each of these starts some flag
     evidence: str | None = None  # printed by the attack when it succeeds
+    files: tuple = ()  # (relative path, text) handed in next to the notebook
+    folder: str | None = None  # the hand-in folder (the student id), when it is not ``name``
+    notebook_file: str | None = None  # the notebook's file name, when it is not the assignment's
+    reviewed: bool = False  # honest work whose habits the review may flag ("policy:..." flags tolerated)
+
+    @property
+    def student(self):
+        return self.folder or self.name
 
     def expected(self):
         """This grader's outcome, as the table shows it."""
@@ -62,9 +70,10 @@ class Case:
         return text + (f" [{', '.join(self.flags)}]" if self.flags else "")
 
 
-def outcome(row, flag_prefixes):
-    """The outcome text of a grades.csv row, flags shown by the prefixes they match (see Case.expected)."""
-    flags = [f for f in row["flags"].split(";") if f]
+def outcome(row, flag_prefixes, reviewed=False):
+    """The outcome text of a grades.csv row, flags shown by the prefixes they match (see Case.expected);
+    ``reviewed``: policy flags are left out (honest habits the review may report)."""
+    flags = [f for f in row["flags"].split(";") if f and not (reviewed and f.startswith("policy:"))]
     shown = [p for p in flag_prefixes if any(f.startswith(p) for f in flags)]
     unexplained = [f for f in flags if not any(f.startswith(p) for p in flag_prefixes)]
     text = f"{float(row['score']):g}/{float(row['max_score']):g} {row['status']}"
@@ -427,6 +436,162 @@ import os
 os._exit(3)'''
 
 
+# -- forging scores from inside the kernel (the kernel holds no answer: each must get what its own code earns) ----
+
+FORGE_RUN_ITEM = """\
+import coursekit
+import coursekit.checking, coursekit.items, coursekit.gru
+_ck = coursekit.checking
+_ck.run_item = lambda item, namespace, seed, hidden=True: {"missing": False, "outcomes": [
+    {"output": item.reference(*case.args), "error": None, "modified_input": False, "warnings": []}
+    for case in _ck.cases_for(item, seed, hidden)]}"""
+
+FORGE_HARNESS = """\
+import coursekit.harness as _h
+def _forged(namespace, request):
+    from coursekit import gru  # compute the right answer from the reference, if it were here
+    outs = [gru.cell_forward(*call["args"])[0] for call in request["calls"]]
+    return {"missing": False, "outcomes": tuple({"output": o, "error": None, "modified_input": False,
+                                                  "warnings": (), "measures": {}} for o in outs)}
+_h.evaluate = _forged"""
+
+FORGE_ATTRGETTER = '''\
+import operator, sys
+def gru_cell_forward(x, h_prev, params):
+    return operator.attrgetter("mod" + "ules")(sys)["coursekit" + ".gru"].cell_forward(x, h_prev, params)[0]'''
+
+FORGE_IPYTHON_EX_CODE = ("from coursekit import gru as _g\n"
+                         "gru_cell_forward = lambda x, h, p: _g.cell_forward(x, h, p)[0]\n")
+FORGE_IPYTHON_EX = ("import base64\nget_ipython().ex(base64.b64decode("
+                    + repr(__import__("base64").b64encode(FORGE_IPYTHON_EX_CODE.encode()).decode())
+                    + ").decode())")
+
+WALRUS = '''\
+def gru_cell_forward(x, h_prev, params):
+    return (g := __import__("coursekit.gru", fromlist=["x"])).cell_forward(x, h_prev, params)[0]'''
+
+DEFAULT_ARGUMENT = '''\
+from coursekit import gru
+def gru_cell_forward(x, h_prev, params, gru=gru):
+    return gru.cell_forward(x, h_prev, params)[0]'''
+
+GETATTR_MODULES = '''\
+import sys
+def gru_forward(xs, h0, params):
+    hs, _ = getattr(sys, "modules")["coursekit.gru"].forward(xs, h0, params)
+    return hs, hs[-1]'''
+
+TORCH_IN_DICT = '''\
+TOOLS = {"t": __import__("torch")}
+def gru_cell_forward(x, h_prev, params):
+    t = TOOLS["t"]
+    cell = t.nn.GRUCell(x.shape[1], h_prev.shape[1], dtype=t.float64)
+    with t.no_grad():
+        cell.weight_ih.copy_(t.from_numpy(np.concatenate([params[k] for k in ("W_ir", "W_iz", "W_in")])))
+        cell.weight_hh.copy_(t.from_numpy(np.concatenate([params[k] for k in ("W_hr", "W_hz", "W_hn")])))
+        cell.bias_ih.copy_(t.from_numpy(np.concatenate([params[k] for k in ("b_ir", "b_iz", "b_in")])))
+        cell.bias_hh.copy_(t.from_numpy(np.concatenate([params[k] for k in ("b_hr", "b_hz", "b_hn")])))
+        return cell(t.from_numpy(x), t.from_numpy(h_prev)).numpy()'''
+
+EXCEPT_AS = '''\
+try:
+    raise LookupError(__import__("coursekit.gru", fromlist=["x"]))
+except LookupError as smuggled:
+    REFERENCE = smuggled.args[0]
+def gru_cell_forward_cho(x, h_prev, params):
+    return REFERENCE.cell_forward(x, h_prev, params, reset="before")[0]'''
+
+TIME_MAGIC = '''\
+%%time
+from coursekit import gru
+def gru_cell_forward(x, h_prev, params):
+    return gru.cell_forward(x, h_prev, params)[0]'''
+
+TIMEIT_OPTIONS = "%timeit -n1 -r1 import coursekit.gru as G"
+TIMEIT_ANSWER = '''\
+def gru_cell_forward(x, h_prev, params):
+    return G.cell_forward(x, h_prev, params)[0]'''
+
+HELPER_FILE = ("shortcuts.py", "from coursekit.gru import cell_forward\n\n\ndef step(x, h, p):\n"
+               "    return cell_forward(x, h, p)[0]\n")
+HELPER_ANSWER = '''\
+from shortcuts import step
+def gru_cell_forward(x, h_prev, params):
+    return step(x, h_prev, params)'''
+
+NEAR_COPY = '''\
+# a near-copy of the notebook's torch comparison cell, with the answer taken from torch
+rnn_cell = torch.nn.GRUCell(5, 6, dtype=torch.float64)
+def gru_cell_forward(x, h_prev, params):
+    with torch.no_grad():
+        rnn_cell.weight_ih.copy_(torch.from_numpy(np.concatenate([params[k] for k in ("W_ir", "W_iz", "W_in")])))
+        rnn_cell.weight_hh.copy_(torch.from_numpy(np.concatenate([params[k] for k in ("W_hr", "W_hz", "W_hn")])))
+        rnn_cell.bias_ih.copy_(torch.from_numpy(np.concatenate([params[k] for k in ("b_ir", "b_iz", "b_in")])))
+        rnn_cell.bias_hh.copy_(torch.from_numpy(np.concatenate([params[k] for k in ("b_hr", "b_hz", "b_hn")])))
+        return rnn_cell(torch.from_numpy(x), torch.from_numpy(h_prev)).numpy()'''
+
+DEEP_EXPRESSION = "depth = " + "+".join(["1"] * 60_000)
+
+DEEP_AND_REFERENCE = DEEP_EXPRESSION + '''
+from coursekit import gru as _deep
+def gru_cell_forward(x, h_prev, params):
+    return _deep.cell_forward(x, h_prev, params)[0]'''
+
+METADATA_FLOOD = """\
+from IPython.display import display
+for i in range(25):
+    display({"text/plain": "."}, raw=True, metadata={"text/plain": {"padding": "m" * 2_000_000}})"""
+
+ACTIVE_CONTENT = """\
+from IPython.display import HTML, Javascript, display
+display(HTML('<b>hi</b><script>document.title = "SCRIPT-RAN"</script><img src=x onerror="alert(1)">'))
+display(Javascript('document.title = "SCRIPT-RAN"'))"""
+ACTIVE_MARKDOWN = ('Nice <a href="javascript:alert(1)">link</a> <svg onload="alert(1)"></svg> '
+                   '[click](javascript:alert(2))')
+
+SURROGATE_ERROR = '''\
+def gru_forward(xs, h0, params):
+    raise ValueError("\\udc80 \\x1b[2J")'''
+
+# -- honest habits: with the model answers, each must keep full marks ---------------------------------------------
+
+HABITS = {
+    "habit-matplotlib-retina": "%matplotlib inline\n%config InlineBackend.figure_format = 'retina'",
+    "habit-pip-install": "!pip install numpy",
+    "habit-percent-pip": "%pip install numpy",
+    "habit-ls": "!ls",
+    "habit-autoreload": "%load_ext autoreload\n%autoreload 2",
+    "habit-inspect": "import inspect\nprint(inspect.signature(gru_cell_forward))",
+    "habit-gc": "import gc\ngc.collect()",
+    "habit-environ": "import os\nos.environ['OMP_NUM_THREADS'] = '1'\nprint(os.environ.get('HOME'))",
+    "habit-rate-print": "rate = 1234.5\nprint(f'{rate:.0f}/s')",
+    "habit-subprocess": "import subprocess\nprint(subprocess.run(['echo', 'hi'], capture_output=True, text=True).stdout)",
+    "habit-thread": "import threading\nt = threading.Thread(target=lambda: None)\nt.start()\nt.join()",
+    "habit-help": "help(np.tanh)",
+    "habit-plot": "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()",
+    "habit-own-torch-check": ("import torch\ncell = torch.nn.GRUCell(5, 6, dtype=torch.float64)\n"
+                              "print(cell(torch.zeros(1, 5, dtype=torch.float64)).shape)"),
+    "habit-timeit": "%timeit -n1 -r1 np.tanh(np.ones(3))",
+    "habit-capture": "%%capture output\nprint('quiet')",
+}
+
+HABIT_HELPER_FILE = ("mygates.py", "import numpy as np\n\n\ndef sigmoid(a):\n    return 0.5 * (1 + np.tanh(0.5 * a))\n")
+
+
+def _prefixed_answer(prefix, target="gru_cell_forward"):
+    """The model answer of ``target`` with ``prefix`` (a habit) in front of it, in the same cell."""
+    def build(ctx):
+        source = next(c.source for c in ctx.instructor.cells if cell_kind(c) == "solution" and grade_id(c) == target)
+        return with_solution(ctx.solved, target, prefix + source)
+    return build
+
+
+def _with_markdown(ctx, text):
+    notebook = _copy(ctx.solved)
+    notebook.cells.insert(2, nbformat.v4.new_markdown_cell(text, id="learner-markdown"))
+    return notebook
+
+
 def _absolute_gradebook(ctx):
     path = ctx.root / "autograder" / "gradebook.db"
     return with_cell(ctx.solved, f"""\
@@ -500,43 +665,41 @@ CASES = (
          lambda ctx: with_solution(ctx.solved, "gru_cell_forward", ALWAYS_EQUAL), 6),
     # using the reference instead of writing the code
     Case("torch-vf", "gru_cell_forward calls torch._VF.gru_cell",
-         lambda ctx: with_solution(ctx.solved, "gru_cell_forward", TORCH_VF), 6,
-         flags=("policy:reference", "policy:forbidden-name")),
+         lambda ctx: with_solution(ctx.solved, "gru_cell_forward", TORCH_VF), 6, flags=("policy:reference",)),
     Case("course-reference", "gru_forward calls the course's own gru.forward",
-         lambda ctx: with_solution(ctx.solved, "gru_forward", COURSE_REFERENCE), 6,
-         flags=("policy:reference", "policy:forbidden-name")),
+         lambda ctx: with_solution(ctx.solved, "gru_forward", COURSE_REFERENCE), 6, flags=("policy:reference",)),
     Case("sys-modules", "gru_cell_forward_cho takes coursekit.gru from sys.modules",
          lambda ctx: with_solution(with_cell(ctx.solved, SYS_MODULES, name="modules"), "gru_cell_forward_cho",
-                                   SYS_MODULES_CHO), 0, flags=("policy:dynamic-code", "policy:forbidden-name")),
+                                   SYS_MODULES_CHO), 8, flags=("policy:dynamic-code", "policy:reference")),
     Case("dunder-import", "gru_cell_forward_cho imports the reference with __import__",
-         lambda ctx: with_solution(ctx.solved, "gru_cell_forward_cho", DUNDER_IMPORT), 0,
+         lambda ctx: with_solution(ctx.solved, "gru_cell_forward_cho", DUNDER_IMPORT), 8,
          flags=("policy:dynamic-code",)),
     # the gradebook, solutions and hidden tests
-    Case("gradebook-write", "sqlite3 writes extra credit into ../../../gradebook.db", _cell(SQLITE_WRITE, "sqlw"), 0,
+    Case("gradebook-write", "sqlite3 writes extra credit into ../../../gradebook.db", _cell(SQLITE_WRITE, "sqlw"), 10,
          flags=("policy:database", "policy:outside-path"), evidence="GRADEBOOK-WRITTEN"),
     Case("gradebook-read", "sqlite3 reads the hidden tests from the gradebook's source_cell table",
-         _cell(SQLITE_READ, "sqlr"), 0, flags=("policy:database", "policy:outside-path"),
+         _cell(SQLITE_READ, "sqlr"), 10, flags=("policy:database", "policy:outside-path"),
          evidence="LEAKED-HIDDEN-TESTS"),
-    Case("gradebook-absolute", "overwrites the gradebook by its absolute path", _absolute_gradebook, 0,
+    Case("gradebook-absolute", "overwrites the gradebook by its absolute path", _absolute_gradebook, 10,
          flags=("policy:database", "policy:outside-path"), evidence="GRADEBOOK-WRITTEN"),
     Case("read-solutions", "open() of ../../../../solutions/ (the instructor notebook)", _cell(READ_SOLUTIONS, "read"),
-         0, flags=("policy:outside-path",), evidence="LEAKED-HIDDEN-TESTS"),
+         10, flags=("policy:outside-path",), evidence="LEAKED-HIDDEN-TESTS"),
     Case("walk-filesystem", "searches every folder above it for hidden tests (no path literal: passes the review)",
          _cell(WALK, "walk"), 10, evidence="LEAKED-HIDDEN-TESTS"),
-    Case("shell-escape", "!cat of the instructor notebook", _cell(SHELL, "shell"), 0,
+    Case("shell-escape", "!cat of the instructor notebook", _cell(SHELL, "shell"), 10,
          flags=("policy:ipython-hooks", "policy:outside-path"), evidence="LEAKED-HIDDEN-TESTS"),
-    Case("ctypes", "ctypes calls libc system() to read the solutions", _cell(CTYPES, "ctypes"), 0,
+    Case("ctypes", "ctypes calls libc system() to read the solutions", _cell(CTYPES, "ctypes"), 10,
          flags=("policy:native-code", "policy:outside-path"), evidence="LEAKED-HIDDEN-TESTS"),
-    Case("subprocess", "subprocess greps the solutions", _cell(SUBPROCESS, "subprocess"), 0,
+    Case("subprocess", "subprocess greps the solutions", _cell(SUBPROCESS, "subprocess"), 10,
          flags=("policy:process", "policy:outside-path"), evidence="LEAKED-HIDDEN-TESTS"),
-    Case("env-probe", "checks NBGRADER_EXECUTION to behave differently when graded", _cell(ENV_PROBE, "env"), 0,
+    Case("env-probe", "checks NBGRADER_EXECUTION to behave differently when graded", _cell(ENV_PROBE, "env"), 10,
          flags=("policy:environment",), evidence="PROBE-FOUND"),
-    Case("network", "sends data to a local TCP port", _cell(NETWORK, "network"), 0, flags=("policy:network",),
+    Case("network", "sends data to a local TCP port", _cell(NETWORK, "network"), 10, flags=("policy:network",),
          evidence="CONNECTED"),
     # the machine
-    Case("fork", "forks a process that outlives the cell", _cell(FORK, "fork"), 0,
+    Case("fork", "forks a process that outlives the cell", _cell(FORK, "fork"), 10,
          flags=("policy:process", "policy:exit")),
-    Case("kill-grader", "SIGKILL to its parent process (the grader)", _cell(KILL_GRADER, "kill", after="cho-test"), 0,
+    Case("kill-grader", "SIGKILL to its parent process (the grader)", _cell(KILL_GRADER, "kill", after="cho-test"), 10,
          flags=("policy:process",)),
     Case("os-exit", "os._exit in the gru_forward cell", lambda ctx: with_solution(ctx.solved, "gru_forward", OS_EXIT),
          6, status="incomplete", flags=("policy:exit", "crash")),
@@ -545,6 +708,64 @@ CASES = (
     Case("giant-line", "prints 20 MB on one line", _cell(GIANT_LINE, "giant"), 10),
     Case("delete-notebook", "deletes the notebook files of its folder", _cell(DELETE_NOTEBOOK, "delete"), 10,
          evidence="DELETED-NOTEBOOK"),
+    # forging scores from inside the kernel: the kernel holds no answer, so each gets what its own code earns
+    Case("forge-run-item", "wrong code + coursekit.checking.run_item replaced by one returning item.reference(...)",
+         _cell_then_wrong(FORGE_RUN_ITEM, "forge"), 0, flags=("policy:grading-machinery", "policy:monkeypatch")),
+    Case("forge-harness", "wrong code + coursekit.harness.evaluate replaced by one computing the reference",
+         _cell_then_wrong(FORGE_HARNESS, "harness"), 0, flags=("policy:grading-machinery", "policy:monkeypatch")),
+    Case("forge-attrgetter", "gru_cell_forward takes coursekit.gru via operator.attrgetter(\"mod\" + \"ules\")(sys)",
+         lambda ctx: with_solution(ctx.solved, "gru_cell_forward", FORGE_ATTRGETTER), 6,
+         flags=("policy:",)),
+    Case("forge-ipython-ex", "wrong code + get_ipython().ex() of base64 code that binds the reference",
+         _cell_then_wrong(FORGE_IPYTHON_EX, "ex"), 0, flags=("policy:",)),
+    Case("walrus", "gru_cell_forward binds the reference with a walrus inside __import__",
+         lambda ctx: with_solution(ctx.solved, "gru_cell_forward", WALRUS), 6, flags=("policy:",)),
+    Case("default-argument", "def gru_cell_forward(x, h_prev, params, gru=gru): the reference as a default",
+         lambda ctx: with_solution(ctx.solved, "gru_cell_forward", DEFAULT_ARGUMENT), 6, flags=("policy:",)),
+    Case("getattr-modules", "gru_forward uses getattr(sys, \"modules\")[\"coursekit.gru\"]",
+         lambda ctx: with_solution(ctx.solved, "gru_forward", GETATTR_MODULES), 6, flags=("policy:",)),
+    Case("torch-in-dict", "gru_cell_forward uses torch kept in a dict",
+         lambda ctx: with_solution(ctx.solved, "gru_cell_forward", TORCH_IN_DICT), 6, flags=("policy:",)),
+    Case("except-as", "the reference smuggled through except ... as e",
+         lambda ctx: with_solution(ctx.solved, "gru_cell_forward_cho", EXCEPT_AS), 8, flags=("policy:",)),
+    Case("time-magic", "%%time around an answer cell that uses the reference",
+         lambda ctx: with_solution(ctx.solved, "gru_cell_forward", TIME_MAGIC), 6, flags=("policy:",)),
+    Case("timeit-options", "%timeit -n1 -r1 imports the reference, the answer uses it",
+         lambda ctx: with_solution(with_cell(ctx.solved, TIMEIT_OPTIONS, name="timeit"), "gru_cell_forward",
+                                   TIMEIT_ANSWER), 6, flags=("policy:",)),
+    Case("helper-file", "a helper .py next to the notebook imports the reference",
+         lambda ctx: with_solution(ctx.solved, "gru_cell_forward", HELPER_ANSWER), 6, flags=("policy:",),
+         files=(HELPER_FILE,)),
+    Case("near-copy", "a near-copy of the instructor's torch cell computes the answer",
+         lambda ctx: with_solution(ctx.solved, "gru_cell_forward", NEAR_COPY), 6, flags=("policy:",)),
+    Case("deep-expression", "a 60,000-term expression (too deep to review) plus the reference",
+         lambda ctx: with_solution(ctx.solved, "gru_cell_forward", DEEP_AND_REFERENCE), 6,
+         flags=("policy:unreviewable",)),
+    # run killers, output floods, the instructor's side
+    Case("metadata-flood", "25 displays of \".\" carrying 2 MB of metadata each", _cell(METADATA_FLOOD, "flood"), 10),
+    Case("active-content", "<script>, onerror= and a Javascript output in the notebook", lambda ctx: with_cell(
+        _with_markdown(ctx, ACTIVE_MARKDOWN), ACTIVE_CONTENT, name="active"), 10, evidence="SCRIPT-RAN"),
+    Case("formula-name", "the hand-in folder is named =HYPERLINK(...)", lambda ctx: ctx.solved, 10,
+         folder='=HYPERLINK("http://example.invalid","x")'),
+    Case("collision-space", "two folders, \"victim x\" and \"victim_x\": the first", lambda ctx: ctx.solved, 10,
+         folder="victim x"),
+    Case("collision-underscore", "two folders, \"victim x\" and \"victim_x\": the second",
+         lambda ctx: all_wrong(ctx.solved), 0, folder="victim_x"),
+    Case("escape-name", "an escape sequence in the notebook's file name", lambda ctx: ctx.solved, 10,
+         flags=("renamed-notebook",), notebook_file="\x1b[2Jgru_numpy.ipynb"),
+    Case("surrogate-error", "gru_forward raises ValueError with a lone surrogate and an escape sequence",
+         lambda ctx: with_solution(ctx.solved, "gru_forward", SURROGATE_ERROR), 6),
+    # honest habits: full marks; the review may report them (policy flags cost nothing)
+    *(Case(name, f"honest habit: {source.splitlines()[0]}", _cell(source, name.removeprefix("habit-")), 10,
+           reviewed=True) for name, source in HABITS.items()),
+    Case("habit-time-answer", "honest habit: %%time around the answer cell", _prefixed_answer("%%time\n"), 10,
+         reviewed=True),
+    Case("habit-unused-torch", "honest habit: an unused import torch in the answer cell",
+         _prefixed_answer("import torch  # for my own comparison later\n"), 10, reviewed=True),
+    Case("habit-helper-file", "honest habit: its own sigmoid in a helper .py next to the notebook",
+         _prefixed_answer("from mygates import sigmoid\n"), 10, reviewed=True, files=(HABIT_HELPER_FILE,)),
+    Case("habit-course-helper", "honest habit: the declared helper coursekit.activations.sigmoid",
+         _prefixed_answer("from coursekit.activations import sigmoid\n"), 10, reviewed=True),
     # broken or misdirected files
     Case("truncated-json", "the notebook file cut in half", _truncated, 0, status="error", flags=("not-json",)),
     Case("other-assignment", "the solved notebook of 01-gru-concept, handed in for 02", _other_assignment, 0,
@@ -556,6 +777,7 @@ CASES = (
 )
 
 BY_NAME = {case.name: case for case in CASES}
+BY_STUDENT = {case.student: case for case in CASES}
 
 
 def context(root, repo, port=9):
@@ -569,12 +791,14 @@ def context(root, repo, port=9):
 
 
 def write_submissions(ctx, folder, cases=CASES):
-    """<folder>/<case name>/gru_numpy.ipynb for each case; returns the folder."""
+    """<folder>/<student>/gru_numpy.ipynb (and the case's other files) for each case; returns the folder."""
     folder = Path(folder)
     for case in cases:
         built = case.build(ctx)
-        path = folder / case.name / f"{NOTEBOOK}.ipynb"
+        path = folder / case.student / (case.notebook_file or f"{NOTEBOOK}.ipynb")
         path.parent.mkdir(parents=True, exist_ok=True)
         # as JSON, not nbformat.write, which would repair what the case broke (e.g. duplicated cell ids)
         path.write_bytes(built if isinstance(built, bytes) else json.dumps(built, indent=1).encode())
+        for relative, text in case.files:
+            (path.parent / relative).write_text(text)
     return folder

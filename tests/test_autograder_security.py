@@ -22,6 +22,7 @@ import security_corpus as sc
 from autograder import corpus
 from autograder.assignment import load_assignment
 from autograder.cli import main
+from autograder.safety import csv_cell, file_stem
 from autograder.sandbox import _POOL, detect
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,12 +87,48 @@ def run(tmp_path_factory):
     return root, before, out, read_rows(out)
 
 
-def test_every_case_gets_its_outcome(run):
+def row_of(rows, case):
+    """The grades.csv row of ``case`` (its student id as grades.csv writes it: made safe for spreadsheets)."""
+    return rows[csv_cell(case.student)]
+
+
+def test_every_case_gets_its_outcome_in_exactly_one_row(run):
     _, _, _, rows = run
-    assert sorted(rows) == sorted(case.name for case in sc.CASES)
-    wrong = {case.name: (sc.outcome(rows[case.name], case.flags), case.expected()) for case in sc.CASES
-             if sc.outcome(rows[case.name], case.flags) != case.expected()}
-    assert not wrong, "\n".join(f"{name}: got {got!r}, expected {want!r}" for name, (got, want) in wrong.items())
+    assert sorted(rows) == sorted(csv_cell(case.student) for case in sc.CASES)
+    got = {case.name: sc.outcome(row_of(rows, case), case.flags, case.reviewed) for case in sc.CASES}
+    wrong = {case.name: (got[case.name], case.expected()) for case in sc.CASES if got[case.name] != case.expected()}
+    assert not wrong, "\n".join(f"{name}: got {g!r}, expected {w!r}" for name, (g, w) in wrong.items())
+
+
+def test_honest_habits_are_reported_at_most_never_punished(run):
+    _, _, out, rows = run
+    for case in sc.CASES:
+        if case.reviewed:
+            row = row_of(rows, case)
+            assert (row["score"], row["status"]) == (f"{sc.MAX_SCORE:g}", "graded"), case.name
+            assert all(f.startswith(("policy:", "needs-manual")) for f in row["flags"].split(";") if f), case.name
+
+
+def test_spreadsheets_terminals_and_file_names_are_safe(run):
+    _, _, out, rows = run
+    text = (out / "grades.csv").read_text(encoding="utf-8")
+    assert "\x1b" not in text and "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
+    assert "'=HYPERLINK" in text  # the formula is shown as text
+    first, second = (json.loads((out / "results" / f"{file_stem(name)}.json").read_text())
+                     for name in ("victim x", "victim_x"))
+    assert (first["score"], second["score"]) == (10, 0)  # neither overwrote the other
+    assert file_stem("victim x") != file_stem("victim_x")
+    surrogate = row_of(rows, sc.BY_NAME["surrogate-error"])
+    assert surrogate["score"] == "6"
+
+
+def test_executed_notebooks_are_small_and_inert(run):
+    _, _, out, _ = run
+    for path in (out / "executed").glob("*.ipynb"):
+        assert path.stat().st_size < 3 * 2**20, path.name
+        text = path.read_text(errors="replace")
+        for active in ("<script", "onerror", "onload", "javascript:", "application/javascript"):
+            assert active not in text.replace("\\u003c", "<"), (path.name, active)
 
 
 def test_no_attack_succeeded_in_what_the_grader_wrote(run):
@@ -116,13 +153,14 @@ def test_the_course_files_are_untouched_and_no_process_survives(run):
     assert _POOL.issued and _sandbox_processes() == []
 
 
-def test_policy_flags_name_the_test_or_cell(run):
+def test_policy_flags_name_the_test_or_cell_and_the_clean_room_explains_the_lost_points(run):
     _, _, out, rows = run
     assert "policy:reference:test_gru_cell_forward" in rows["torch-vf"]["flags"].split(";")
     assert "policy:reference:test_gru_forward" in rows["course-reference"]["flags"].split(";")
     tests = {t["name"].split()[0]: t for t in json.loads((out / "results" / "torch-vf.json").read_text())["tests"]}
     cell_forward = tests["test_gru_cell_forward"]
-    assert cell_forward["score"] == 0 and "policy:reference" in cell_forward["output"]
+    assert cell_forward["score"] == 0
+    assert "torch is not available to graded code in 02-gru-numpy" in cell_forward["output"]
     assert tests["test_gru_forward"]["score"] == 4
     sandbox = json.loads((out / "results" / "honest.json").read_text())["extra_data"]["sandbox"]
     assert sandbox.startswith("sandbox: bubblewrap") and "no network" in sandbox
