@@ -94,6 +94,10 @@ def set_memory_gate_bias(module, value):
 
     PyTorch has two biases per gate (b_i* and b_h*) that are only ever added; the whole value goes into bias_ih and
     bias_hh gets 0 for that gate, so the pre-activation is shifted by exactly ``value``.
+
+    value: a number (the same for every unit) or an (H,) tensor, one bias per unit, e.g. chrono initialisation
+    (Tallec & Ollivier 2018), b = ln u with u ~ U(1, T_max - 1): since 1 - sigmoid(b) is about e^-b, a unit with
+    bias b keeps its memory for about e^b steps, so these biases spread the units' memory over 1 .. T_max steps.
     """
     import torch
 
@@ -103,6 +107,8 @@ def set_memory_gate_bias(module, value):
     if not module.bias:
         raise ValueError("the module was built with bias=False, so it has no gate bias to set")
     H = module.hidden_size
+    if isinstance(value, torch.Tensor) and value.shape not in ((), (H,)):
+        raise ValueError(f"value must be a number or an (H,) = ({H},) tensor, got shape {tuple(value.shape)}")
     with torch.no_grad():
         module.bias_ih_l0[H:2 * H] = value
         module.bias_hh_l0[H:2 * H] = 0.0

@@ -108,3 +108,24 @@ def test_unrolled_states_equal_the_full_sequence_call_and_start_from_h0():
         hs, _ = unrolled_states(module, xs, h0, detach=True)
         hs[-1].sum().backward()
         assert all(h.grad is None for h in hs[:-1])
+
+
+def test_memory_gate_bias_takes_one_value_per_unit():
+    H = 4
+    module = torch.nn.GRU(2, H).double()
+    per_unit = torch.log(torch.tensor([1.5, 10.0, 100.0, 999.0], dtype=torch.float64))  # chrono: ln u
+    set_memory_gate_bias(module, per_unit)
+    assert torch.equal(module.bias_ih_l0[H:2 * H], per_unit) and torch.all(module.bias_hh_l0[H:2 * H] == 0)
+    # with zero weights the update gate of unit j is sigmoid(ln u_j) = u_j / (1 + u_j): 1 - z = 1 / (1 + u_j)
+    with torch.no_grad():
+        module.weight_ih_l0.zero_()
+        module.weight_hh_l0.zero_()
+    h0 = torch.ones(1, 1, H, dtype=torch.float64)
+    with torch.no_grad():
+        _, h1 = module(torch.zeros(1, 1, 2, dtype=torch.float64), h0)
+    n = torch.tanh(module.bias_ih_l0[2 * H:] + torch.sigmoid(module.bias_ih_l0[:H] + module.bias_hh_l0[:H])
+                   * module.bias_hh_l0[2 * H:])
+    z = torch.sigmoid(per_unit)
+    assert torch.allclose(h1[0, 0], (1 - z) * n + z, rtol=1e-12)
+    with pytest.raises(ValueError, match="\\(H,\\) = \\(4,\\) tensor"):
+        set_memory_gate_bias(module, torch.zeros(3))
