@@ -35,6 +35,11 @@ def check_memory_half_life(fn, hidden=False):
     check("01-gru-concept", "test_memory_half_life", fn, hidden)
 
 
+def check_update_bias_for_memory(fn, hidden=False):
+    """update_bias_for_memory(k, fraction=0.5) -> b with sigmoid(b)**k = fraction (the logit of fraction**(1/k))."""
+    check("01-gru-concept", "test_update_bias_for_memory", fn, hidden)
+
+
 # 02-gru-numpy -----------------------------------------------------------------------------------------------------
 
 def check_cell_forward(fn, hidden=False):
@@ -53,6 +58,11 @@ def check_cell_forward_cho(fn, hidden=False):
 
 
 # 03-gru-backprop --------------------------------------------------------------------------------------------------
+
+def check_candidate_backward(fn, hidden=False):
+    """candidate_backward(dn, cache) -> {"da_n", "dr", "dgh_n", "da_r"}: the candidate's and reset gate's gradients."""
+    check("03-gru-backprop", "test_candidate_backward", fn, hidden)
+
 
 def check_cell_backward(fn, hidden=False):
     """gru_cell_backward(dh_next, cache) -> (dx, dh_prev, grads), cache as made by the notebook's gru_cell_forward."""
@@ -120,3 +130,20 @@ def check_linear_recurrence_scan(fn, hidden=False):
 def check_mingru_forward(fn, hidden=False):
     """mingru_forward(xs, h0, params) -> hs (T, B, H), minGRU through the scan (its Python lines are counted)."""
     check("07-parallel-gru", "test_mingru_forward", fn, hidden)
+
+
+# 08-tang-poems ----------------------------------------------------------------------------------------------------
+
+def check_perplexity(fn, hidden=False):
+    """perplexity(logits (N, V) tensor, targets (N,) tensor) -> exp of the mean cross-entropy, a number."""
+    check("08-tang-poems", "test_perplexity", fn, hidden)
+
+
+def check_sample_next(fn, hidden=False):
+    """sample_next(logits (N, V) tensor, temperature, seed) -> (N,) ids, one torch.multinomial draw per row."""
+    check("08-tang-poems", "test_sample_next", fn, hidden)
+
+
+def check_line_width_fraction(fn, hidden=False):
+    """line_width_fraction(ids, punctuation_ids, width) -> fraction of verse lines with `width` characters."""
+    check("08-tang-poems", "test_line_width_fraction", fn, hidden)

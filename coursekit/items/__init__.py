@@ -5,9 +5,10 @@ grade id of the nbgrader test cell that checks them. The notebooks' test cells a
 items up here, so a notebook and its grading can never disagree about what is right.
 """
 
-from coursekit.items import bigru, gru_backprop, gru_concept, gru_numpy, parallel_gru, torch_gru, vanishing_gradients
+from coursekit.items import (bigru, gru_backprop, gru_concept, gru_numpy, parallel_gru, tang_poems, torch_gru,
+                             vanishing_gradients)
 
-_MODULES = (gru_concept, gru_numpy, gru_backprop, torch_gru, bigru, vanishing_gradients, parallel_gru)
+_MODULES = (gru_concept, gru_numpy, gru_backprop, torch_gru, bigru, vanishing_gradients, parallel_gru, tang_poems)
 
 ASSIGNMENTS = {module.ASSIGNMENT: {item.name: item for item in module.ITEMS} for module in _MODULES}
 
