@@ -1,10 +1,12 @@
 """Build a Gradescope autograder zip that grades with the same engine as ``python -m autograder grade``.
 
-The zip holds setup.sh (installs Python 3.11 if needed, a virtualenv with the pinned requirements and this
-project), run_autograder (grades /autograder/submission/*.ipynb and writes /autograder/results/results.json), the
-two packages, pyproject.toml, requirements.txt and the instructor notebook of the assignment (solutions/ — the zip
-is private to the course staff on Gradescope). ``AUTOGRADER_ROOT`` replaces /autograder and
-``AUTOGRADER_PYTHON`` the interpreter, so the generated script can be run against a fake layout.
+The zip holds setup.sh (a virtualenv of the image's Python with only what grading needs,
+``autograder/requirements-grading.txt``, and this project), run_autograder (grades /autograder/submission/*.ipynb
+and writes /autograder/results/results.json, as students see it), the two packages, pyproject.toml and the
+instructor notebook of the assignment (solutions/ — the zip is private to the course staff on Gradescope). ``AUTOGRADER_ROOT`` replaces /autograder and
+``AUTOGRADER_PYTHON`` the interpreter of run_autograder, ``AUTOGRADER_BASE_PYTHON`` the image's python3 for
+setup.sh, so that the generated scripts can be run against a fake layout
+(tests/test_autograder_gradescope_e2e.py).
 """
 
 import json
@@ -21,21 +23,44 @@ PROJECT = PACKAGE.parent
 
 SETUP_SH = """\
 #!/usr/bin/env bash
-# Gradescope runs this once when the autograder image is built.
+# Gradescope runs this once, as root, when it builds the autograder image. It installs what grading needs
+# (autograder/requirements-grading.txt) and nothing else: no JupyterLab, no browser, no test tools, and no other
+# Python than the image's own.
 set -euo pipefail
-cd /autograder/source
-if ! command -v python3.11 >/dev/null 2>&1; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 python3.11-venv
-fi
-python3.11 -m venv /autograder/venv
-/autograder/venv/bin/pip install -q --upgrade pip
-# CPU wheels of torch; requirements.txt pins every version, and its last line installs this project.
-/autograder/venv/bin/pip install -q --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+SOURCE="$ROOT/source"
+VENV="$ROOT/venv"
+PYTHON="${AUTOGRADER_BASE_PYTHON:-python3}"
+export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
+
+apt_install() {  # best effort, as root only (Gradescope builds as root)
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        (apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@") || true
+    fi
+}
+
 # The kernel sandbox (bubblewrap); where the container forbids namespaces the grader runs without it and says so.
-if ! command -v bwrap >/dev/null 2>&1; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) || true
+command -v bwrap >/dev/null 2>&1 || apt_install bubblewrap
+
+# Python: a virtualenv of the image's python3 when it is 3.11 or newer (Ubuntu 24.04: 3.12). Older ones (Ubuntu
+# 22.04: 3.10; numpy 2.4 needs 3.11) get a standalone CPython 3.11 from uv, installed with the image's pip.
+if "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    if ! "$PYTHON" -m venv "$VENV"; then  # Debian and Ubuntu ship venv's pip separately
+        apt_install python3-venv "python3.$("$PYTHON" -c 'import sys; print(sys.version_info[1])')-venv"
+        rm -rf "$VENV" && "$PYTHON" -m venv "$VENV"
+    fi
+else
+    "$PYTHON" -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+    PIP_BREAK_SYSTEM_PACKAGES=1 "$PYTHON" -m pip install --quiet uv==0.13.9
+    "$PYTHON" -m uv venv --quiet --seed --python 3.11 "$VENV"
 fi
+# Exact pins, no dependency resolution (nbgrader would pull JupyterLab); torch's CPU build from PyTorch's index.
+"$VENV/bin/python" -m pip install --quiet --no-deps --extra-index-url https://download.pytorch.org/whl/cpu \\
+    -r "$SOURCE/autograder/requirements-grading.txt"
+# This project (autograder, coursekit) from the source folder, as `pip install -e .` would, without build tools.
+"$VENV/bin/python" -c \\
+    'import site, sys; open(site.getsitepackages()[0] + "/gru-course.pth", "w").write(sys.argv[1])' "$SOURCE"
+"$VENV/bin/python" -m autograder gradescope-run --help >/dev/null  # a broken image fails here, not on a student
 """
 
 RUN_AUTOGRADER = """\
@@ -46,7 +71,7 @@ ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}}"
 cd "$ROOT/source"
 exec "$PYTHON" -m autograder gradescope-run {assignment} --root "$ROOT/source" --submission "$ROOT/submission" \\
-    --results "$ROOT/results/results.json" --timeout {timeout:g}
+    --results "$ROOT/results/results.json" --timeout {timeout:g} --hidden-visibility {visibility}
 """
 
 
@@ -65,8 +90,9 @@ def _add(zf, arcname, data, executable=False):
     zf.writestr(info, data)
 
 
-def build_zip(root, assignment, out, timeout=60.0):
-    """Write the Gradescope autograder zip of ``assignment`` (from ``<root>/solutions``) to ``out``."""
+def build_zip(root, assignment, out, timeout=60.0, visibility="after_published"):
+    """Write the Gradescope autograder zip of ``assignment`` (from ``<root>/solutions``) to ``out``; ``visibility``
+    is when students see the details of hidden cases (autograder/gradescope_view.py)."""
     root, out = Path(root), Path(out)
     source = root / "solutions" / assignment
     if not source.is_dir():
@@ -74,9 +100,9 @@ def build_zip(root, assignment, out, timeout=60.0):
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w") as zf:
         _add(zf, "setup.sh", SETUP_SH, executable=True)
-        _add(zf, "run_autograder", RUN_AUTOGRADER.format(assignment=assignment, timeout=timeout), executable=True)
-        for name in ("pyproject.toml", "requirements.txt"):
-            _add(zf, name, (PROJECT / name).read_bytes())
+        _add(zf, "run_autograder", RUN_AUTOGRADER.format(assignment=assignment, timeout=timeout,
+                                                         visibility=visibility), executable=True)
+        _add(zf, "pyproject.toml", (PROJECT / "pyproject.toml").read_bytes())
         for package_dir in (PACKAGE, Path(coursekit.__file__).resolve().parent):
             for path, relative in _package_files(package_dir):
                 _add(zf, f"{package_dir.name}/{relative.as_posix()}", path.read_bytes())
@@ -92,13 +118,15 @@ def write_results(path, data):
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False))
 
 
-def run(root, assignment_name, submission_dir, results_path, config):
-    """Grade the notebook in ``submission_dir``; always write ``results_path`` (even when the grader fails)."""
+def run(root, assignment_name, submission_dir, results_path, config, hidden_visibility="after_published"):
+    """Grade the notebook in ``submission_dir``; always write ``results_path`` (even when the grader fails), as
+    students see it (autograder/gradescope_view.py)."""
     from autograder.assignment import load_assignment
     from autograder.discover import _pick_notebook
     from autograder.config import draw_secret
     from autograder.grader import Grader
     from autograder.outcomes import error_result
+    from autograder.gradescope_view import student_view
     from autograder.reports import results_json
     from autograder.submission import SubmissionError
 
@@ -119,7 +147,7 @@ def run(root, assignment_name, submission_dir, results_path, config):
                 kernels.close()
                 grader.close()
             result.flags = flags + result.flags
-        write_results(results_path, results_json(result))
+        write_results(results_path, student_view(results_json(result), result, assignment, hidden_visibility))
         return result
     except Exception:
         write_results(results_path, {"score": 0, "execution_time": round(time.monotonic() - start, 2),

@@ -14,7 +14,7 @@ import autograder_synthetic as syn
 import coursekit.items
 from autograder.assignment import load_assignment
 from autograder.discover import Submission, extract_zip, find_submissions
-from autograder.engine import SubmissionResult, error_result
+from autograder.outcomes import SubmissionResult, error_result
 from autograder.gradebook_export import entries, write_canvas_csv
 from autograder.lateness import LatePolicy, assess, columns, parse_time
 from autograder.lms import LmsName, Roster, RosterError, Student, load_roster, original_stem, parse_name
@@ -249,11 +249,9 @@ def test_canvas_zip_to_importable_gradebook(course, tmp_path, capsys):
         zf.writestr(zipfile.ZipInfo("mystery.ipynb", (2026, 3, 1, 9, 0, 0)), json.dumps(solved))
     roster = tmp_path / "roster.csv"
     roster.write_text("lms_id,student_id,name\n23456,s1001,John Doe\n34567,s1002,Ann Roe\n45678,s1003,Bo Lee\n")
-    setup = course / "kernel_setup.py"
-    setup.write_text(syn.KERNEL_SETUP)
     out = tmp_path / "out"
     assert main(["grade", syn.ASSIGNMENT, str(archive), "--out", str(out), "--root", str(course), "--workers", "1",
-                 "--kernel-setup", str(setup), "--timeout", "10", "--roster", str(roster),
+                 "--timeout", "10", "--roster", str(roster),
                  "--due", "2026-03-01T23:59:00+00:00", "--late-penalty", "10", "--late-cap", "30",
                  "--lms-column", "GRU synthetic (4242)"]) == 0
     log = capsys.readouterr().err
