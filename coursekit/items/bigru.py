@@ -154,7 +154,10 @@ def _top_layer_cases(rng, hidden):
     cases = [Case(label, (rng.standard_normal((2 * L, B, H)), L)) for label, L, B, H in shapes]
     return cases + [Case("probe: num_layers=1", (rng.standard_normal((2, 2, 3)), 1),
                          blame="with one layer, h_n is (2, B, H) = [forward, backward]: the answer is "
-                               "(h_n[0], h_n[1]); in general h_n.view(num_layers, 2, B, H)[-1]")]
+                               "(h_n[0], h_n[1]); in general h_n.view(num_layers, 2, B, H)[-1]"),
+                    Case("probe: num_layers=3", (rng.standard_normal((6, 2, 3)), 3),
+                         blame="the top layer is the last one: h_n.view(num_layers, 2, B, H)[-1], i.e. rows "
+                               "2 * num_layers - 2 (forward) and 2 * num_layers - 1 (backward)")]
 
 
 TOP_LAYER_FINAL_STATES = Item(

@@ -154,6 +154,7 @@ def _last_valid_cases(rng, hidden):
     specs += [  # probes
         ("probe: no padding, every length == T", 4, [4, 4], 3, False, False, False),
         ("probe: every sequence has length 1", 5, [1, 1, 1], 2, False, True, True),
+        ("probe: every sequence a different length", 6, [5, 2, 4, 3], 3, False, False, True),
     ]
     cases = [Case(label, (_padded_output(rng, T, lengths, F, zero_padding=zero, batch_first=bf),
                           np.array(lengths, dtype=np.int64), bf, as_tensor))
@@ -163,7 +164,9 @@ def _last_valid_cases(rng, hidden):
                                                         dtype=np.float32), lengths, False, True), **F32))
     blames = {"probe: no padding, every length == T": "with no padding the last real step is T - 1 for every "
                                                       "sequence: output[-1] (or output[:, -1] with batch_first)",
-              "probe: every sequence has length 1": "a sequence of length 1 ends at step 0: index lengths - 1"}
+              "probe: every sequence has length 1": "a sequence of length 1 ends at step 0: index lengths - 1",
+              "probe: every sequence a different length": "each sequence ends at its own step: pair the time index "
+                                                          "lengths[b] - 1 with the batch index b"}
     return [dataclasses.replace(c, blame=blames.get(c.label, "")) for c in cases]
 
 
@@ -349,6 +352,8 @@ GRU_CLASSIFIER = Item(
     mistakes=(
         ("the logits come from the first time step; use the final hidden state (h_n[-1], or output[:, -1])",
          _classifier_wrong(lambda hs: hs[0])),
+        ("with batch_first=True, output[-1] is the last *sequence* (T, H), not every sequence's last step: use "
+         "output[:, -1] or h_n[-1]", _classifier_wrong(lambda hs: hs[:, -1])),
         ("the hidden states were averaged over time; this classifier reads the final hidden state h_n[-1]",
          _classifier_wrong(lambda hs: hs.mean(axis=0))),
         ("the linear layer was applied at every time step; return one vector of logits per sequence (B, C)",
