@@ -148,7 +148,8 @@ GRAD_NORMS_OVER_TIME = Item(
         ("for the LSTM, measure dL/dh_t alone: the cell state c_t's gradient is not part of it",
          _wrong_norms(lambda g: np.sqrt(_norms(g["h"]) ** 2 + _norms(g["c"]) ** 2))),
         ("no gradient flows back through time: the state was detached between steps (keep the graph: do not "
-         "call .detach() or wrap the loop in torch.no_grad())",
+         "call .detach() or wrap the loop in torch.no_grad()), or the whole sequence ran in one call model(xs), "
+         "whose inner states autograd never shows: run it step by step",
          _wrong_norms(lambda g: _norms(g["h"]), detach=True)),
     ),
 )
