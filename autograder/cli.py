@@ -229,7 +229,7 @@ def cmd_check(args):
 def cmd_release(args):
     from autograder.release import release
     try:
-        folders = release(args.root, [args.assignment] if args.assignment else None)
+        folders = release(args.root, [args.assignment] if args.assignment else None, force=args.force)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -305,6 +305,9 @@ def parser():
     release = commands.add_parser("release", parents=[common],
                                   help="regenerate course/ from solutions/ with nbgrader")
     release.add_argument("assignment", nargs="?", help="one assignment (default: all)")
+    release.add_argument("--force", action="store_true",
+                         help="overwrite course/ even where it holds changes (by default release refuses and lists "
+                              "the files it would lose)")
     release.set_defaults(run=cmd_release)
 
     gradescope = commands.add_parser("gradescope", parents=[common], help="build a Gradescope autograder zip")

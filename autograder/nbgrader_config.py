@@ -4,8 +4,9 @@ The course root is the repository: nbgrader's source directory is solutions/ (in
 solutions and hidden tests) and its release directory is course/ (the student notebooks, committed).
 Everything nbgrader generates while grading stays under autograder/ and is git-ignored.
 
-Use it from the repository root with ``--config autograder/nbgrader_config.py`` or from this folder, e.g.
-``cd autograder && nbgrader generate_assignment 02-gru-numpy --force`` (``python -m autograder release`` does that).
+The repository root's nbgrader_config.py loads this file, so nbgrader and ``jupyter lab`` work from the root as
+from this folder, e.g. ``nbgrader generate_assignment 02-gru-numpy --force`` (``python -m autograder release`` does
+that).
 """
 
 import os
@@ -25,11 +26,15 @@ c.CourseDirectory.autograded_directory = "autograder/autograded"
 c.CourseDirectory.feedback_directory = "autograder/feedback"
 c.CourseDirectory.db_url = f"sqlite:///{HERE / 'gradebook.db'}"
 
-# A writable exchange for nbgrader's assignment list (release/fetch/submit); override with NBGRADER_EXCHANGE.
+# A writable exchange for nbgrader's assignment list (release/fetch/submit). On a shared JupyterHub set
+# NBGRADER_EXCHANGE to the folder every user shares (e.g. /srv/nbgrader/exchange); see README "On a JupyterHub".
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", str(HERE / "exchange"))
 # nbgrader only creates it on the first release, but the formgrader offers no Release button and the assignment
-# list shows an error while it is missing: create it up front.
-os.makedirs(c.Exchange.root, exist_ok=True)
+# list shows an error while it is missing: create it up front (a shared one the hub's admin creates, writable by all).
+try:
+    os.makedirs(c.Exchange.root, exist_ok=True)
+except OSError:
+    pass
 c.Exchange.path_includes_course = True
 
 # Student notebooks: solution regions become this stub, so an untouched notebook scores zero, not an error.
