@@ -2,6 +2,9 @@
 
 The corpus is built from the student notebook that ``python -m autograder release`` generates with nbgrader in a
 temporary course root, then graded once by ``python -m autograder grade --workers 2``; the tests read its output.
+Scores come from the clean rooms (``double`` in a room without torch, ``square`` and ``negate`` in one with it),
+where the learner's cells run one top-level statement at a time: a cell that crashes or hangs after defining its
+function keeps that function; the full run of the notebook only makes the executed copy.
 """
 
 import csv
@@ -31,11 +34,18 @@ CORPUS = {
     "wrong_double": ({**syn.CORRECT, "double": "return x"}, None, 4),
     "wrong_square": ({**syn.CORRECT, "square": "return 2 * x"}, None, 3),
     "wrong_negate": ({**syn.CORRECT, "negate": "return x"}, None, 5),
-    "exit_middle": ({**syn.CORRECT, "square": "def square(x):\n    return x * x\nimport os\nos._exit(1)"}, None, 3),
-    "loop": ({**syn.CORRECT, "square": LOOP}, None, 3),
+    # crashes and endless loops after the def: the def ran (statement by statement), so square keeps its points
+    "exit_middle": ({**syn.CORRECT, "square": "def square(x):\n    return x * x\nimport os\nos._exit(1)"}, None, 6),
+    "loop": ({**syn.CORRECT, "square": LOOP}, None, 6),
     "big_output": ({**syn.CORRECT, "double": "def double(x):\n    return 2 * x\nprint('y' * 3_000_000)\n"
                                              "for i in range(20_000):\n    print(i)"}, None, 6),
-    "forbidden": ({**syn.CORRECT, "double": "torch = np\ndef double(x):\n    return 2 * torch.asarray(x)"}, None, 4),
+    # a habit the review flags (a variable named torch) on a right answer: full marks, the flag for the instructor
+    "flagged_habit": ({**syn.CORRECT, "double": "torch = np\ndef double(x):\n    return 2 * torch.asarray(x)"}, None,
+                      6),
+    # a graded function that needs torch, in a room where torch is absent: that item only
+    # (imported inside the function: the full run, with torch, only defines it, within the short TIMEOUT)
+    "needs_torch": ({**syn.CORRECT,
+                     "double": "def double(x):\n    import torch\n    return 2 * torch.as_tensor(x).numpy()"}, None, 4),
 }
 
 
@@ -46,8 +56,6 @@ def course(tmp_path_factory):
         patch.setitem(coursekit.items.ASSIGNMENTS, syn.ASSIGNMENT, syn.REGISTRY)
         root = syn.make_course(tmp_path_factory.mktemp("course"))
         assert main(["release", syn.ASSIGNMENT, "--root", str(root)]) == 0
-        setup = root / "kernel_setup.py"
-        setup.write_text(syn.KERNEL_SETUP)
         yield root
 
 
@@ -62,7 +70,7 @@ def answered(course, answers, written=None):
         name = cell.metadata.get("nbgrader", {}).get("grade_id")
         if name in answers:
             body = answers[name]
-            cell.source = body if body.startswith(("def ", "torch")) else f"def {name}(x):\n    {body}"
+            cell.source = body if body.startswith(("def ", "torch", "import")) else f"def {name}(x):\n    {body}"
         if name == "why_square" and written:
             cell.source = written
     return notebook
@@ -70,7 +78,7 @@ def answered(course, answers, written=None):
 
 def grade(course, submissions, out, *extra):
     return main(["grade", syn.ASSIGNMENT, str(submissions), "--out", str(out), "--root", str(course),
-                 "--timeout", str(TIMEOUT), "--kernel-setup", str(course / "kernel_setup.py"), "--quiet", *extra])
+                 "--timeout", str(TIMEOUT), "--quiet", *extra])
 
 
 def rows(out):
@@ -140,13 +148,15 @@ def test_corrupted_file_is_an_error_row(graded):
     assert "truncated" in results(graded, "corrupted")["output"]
 
 
-def test_os_exit_in_the_middle_keeps_the_other_items(graded):
+def test_os_exit_in_the_middle_keeps_what_ran_before_it(graded):
+    """The kernel dies in the square cell, after its def: a new kernel replays what had run, and grading goes on.
+    Items before and after pass, and so does square (its def had run); the crash is flagged and reported."""
     row = rows(graded)["exit_middle"]
-    assert row["status"] == "incomplete" and "crash:square" in row["flags"]
-    tests = {t["name"].split()[0]: t for t in results(graded, "exit_middle")["tests"]}
-    assert tests["test_double"]["status"] == tests["test_negate"]["status"] == "passed"  # before and after
-    assert "square is not defined" in tests["test_square"]["output"] and "exited with code 1" in \
-        tests["test_square"]["output"]
+    assert row["status"] == "incomplete" and "crash:square" in row["flags"] and "policy:exit:square" in row["flags"]
+    data = results(graded, "exit_middle")
+    assert [t["status"] for t in data["tests"]] == ["passed"] * 3
+    assert "the kernel exited with code 1" in data["output"]
+    assert data["output"].count("(clean room): the kernel exited with code 1") == 1  # once, though it ran in two rooms
 
 
 def test_loop_that_swallows_keyboard_interrupt_is_killed(graded):
@@ -154,9 +164,10 @@ def test_loop_that_swallows_keyboard_interrupt_is_killed(graded):
     assert row["status"] == "incomplete" and "timeout:square" in row["flags"]
     data = results(graded, "loop")
     tests = {t["name"].split()[0]: t for t in data["tests"]}
-    assert tests["test_negate"]["status"] == "passed" and tests["test_square"]["score"] == 0
-    # interrupted after TIMEOUT s, killed after the grace period, then a new kernel: far less than a minute
-    assert data["execution_time"] < 60
+    assert tests["test_negate"]["status"] == tests["test_square"]["status"] == "passed"  # the def ran before
+    # interrupted after TIMEOUT s, killed after the grace period, then a new kernel; in each of the three kernels
+    # the cell runs in (the full run, two rooms): far less than the minutes of an unbounded loop
+    assert data["execution_time"] < 90
     executed = nbformat.read(graded / "executed" / "loop.ipynb", as_version=4)
     notes = [o.text for c in executed.cells if c.get("id") == "square-solution" for o in c.outputs
              if o.output_type == "stream"]
@@ -171,8 +182,21 @@ def test_megabytes_of_output_are_capped(graded):
     assert size <= 64 * 1024 + 500 and "bytes of output were dropped" in cell.outputs[-1].text
 
 
-def test_forbidden_name_costs_the_item_with_a_flag(graded):
-    assert "policy:forbidden-name:test_double" in rows(graded)["forbidden"]["flags"]
+def test_a_flagged_habit_costs_nothing_and_reaches_the_instructor(graded):
+    """A review finding is a flag only (it once zeroed the item); the clean room's outputs decide the score."""
+    row = rows(graded)["flagged_habit"]
+    assert (row["score"], row["status"]) == ("6", "graded") and "policy:reference:test_double" in row["flags"]
+
+
+def test_a_function_that_needs_an_absent_module_loses_that_item_with_a_reason(graded):
+    row = rows(graded)["needs_torch"]
+    assert row["status"] == "graded" and "policy:reference:test_double" in row["flags"]  # the review saw it too
+    tests = {t["name"].split()[0]: t for t in results(graded, "needs_torch")["tests"]}
+    assert tests["test_double"]["score"] == 0 and tests["test_square"]["status"] == "passed"
+    assert "torch is not available to graded code in 00-synthetic" in tests["test_double"]["output"]
+    executed = nbformat.read(graded / "executed" / "needs_torch.ipynb", as_version=4)
+    cell = next(c for c in executed.cells if c.get("id") == "double-solution")
+    assert not [o for o in cell.outputs if o.output_type == "error"]  # the full run has torch: the copy reads well
 
 
 def test_edited_locked_and_test_cells_are_restored(graded):
@@ -226,7 +250,7 @@ def test_nbgrader_layout_recorded_in_the_gradebook(course, tmp_path):
 
 
 def test_check_command(course, tmp_path, capsys):
-    setup = ["--kernel-setup", str(course / "kernel_setup.py"), "--timeout", str(TIMEOUT)]
+    setup = ["--root", str(course), "--timeout", str(TIMEOUT)]
     good = syn.write(answered(course, syn.CORRECT), tmp_path / "good.ipynb")
     assert main(["check", str(good), *setup]) == 0
     assert "3/3 items pass" in capsys.readouterr().out
@@ -278,8 +302,8 @@ def test_gradescope_zip_runs_against_a_fake_autograder_root(tmp_path):
     with zipfile.ZipFile(archive) as zf:
         names = zf.namelist()
         zf.extractall(fake / "source")
-    assert {"setup.sh", "run_autograder", "requirements.txt", "pyproject.toml", "autograder/engine.py",
-            "coursekit/checking.py", f"solutions/{CONCEPT}/gru_concept.ipynb"} <= set(names)
+    assert {"setup.sh", "run_autograder", "autograder/requirements-grading.txt", "pyproject.toml",
+            "autograder/grader.py", "coursekit/checking.py", f"solutions/{CONCEPT}/gru_concept.ipynb"} <= set(names)
     assert "pip install" in (fake / "source" / "setup.sh").read_text()
     for cell in notebook.cells:  # the student's answer: gru_update right, memory_half_life upside down
         if cell.get("id") == "memory_half_life":
@@ -293,7 +317,8 @@ def test_gradescope_zip_runs_against_a_fake_autograder_root(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     data = json.loads((fake / "results" / "results.json").read_text())
     assert data["score"] == 2 and data["extra_data"]["student_id"] == "ann@example.org"
-    statuses = {t["name"].split()[0]: (t["status"], t["score"], t["max_score"]) for t in data["tests"]}
+    statuses = {t["name"].split()[0]: (t["status"], t["score"], t["max_score"]) for t in data["tests"]
+                if t["visibility"] == "visible"}  # hidden cases' details: tests/test_autograder_gradescope_e2e.py
     assert statuses == {"test_gru_update": ("passed", 2, 2), "test_memory_half_life": ("failed", 0, 2)}
     assert "upside down" in next(t["output"] for t in data["tests"] if t["status"] == "failed")
 
@@ -307,7 +332,7 @@ def test_ctrl_c_stops_at_once_and_still_writes_every_row(course, tmp_path):
         syn.write(released(course), folder / student / f"{syn.NOTEBOOK}.ipynb")
     out = tmp_path / "out"
     argv = ["grade", syn.ASSIGNMENT, str(folder), "--out", str(out), "--root", str(course), "--timeout", "300",
-            "--workers", "1", "--kernel-setup", str(course / "kernel_setup.py"), "--quiet",
+            "--workers", "1", "--quiet",
             "--sandbox", "none"]  # the sleeping cell signals through a file of the host
     grader = ("import sys, autograder_synthetic\nautograder_synthetic.register()\n"
               f"from autograder.cli import main\nsys.exit(main({argv!r}))")  # the grader's process knows the items
