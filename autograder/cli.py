@@ -218,7 +218,7 @@ def cmd_check(args):
     from autograder.sandbox import SandboxUnavailable
     from autograder.submission import SubmissionError
     try:
-        check = self_check(args.notebook, _config(args))
+        check = self_check(args.notebook, _config(args), root=args.root)
     except (SubmissionError, ValueError, FileNotFoundError, KernelStartError, SandboxUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE

@@ -142,7 +142,7 @@ class Grader:
                                                     room, cells, assignment.tests, session, config=config,
                                                     cases_of=lambda gid: self.cases(student_id, gid)))
             results.update(outcome.results)
-            cell_errors += outcome.cell_errors
+            cell_errors += [e for e in outcome.cell_errors if e not in cell_errors]  # a cell runs in every room
             flags += outcome.flags
             gave_up += [session.gave_up] if session.gave_up else []
 
