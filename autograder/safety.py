@@ -141,10 +141,25 @@ def _inert_output(output):
     return output
 
 
+def _valid_tree(value):
+    """Every string in a JSON-like tree made valid UTF-8 (in place for dicts and lists)."""
+    if isinstance(value, str):
+        return _valid_unicode(value)
+    if isinstance(value, dict):
+        for key in list(value):
+            value[key] = _valid_tree(value[key])
+        return value
+    if isinstance(value, list):
+        value[:] = [_valid_tree(v) for v in value]
+        return value
+    return value
+
+
 def inert_notebook(notebook):
     """A copy of ``notebook`` that renders nothing active in formgrader, nbconvert or JupyterLab: markdown cells
-    and HTML outputs sanitised, JavaScript and widget outputs removed, notebook widget state dropped."""
-    notebook = copy.deepcopy(notebook)
+    and HTML outputs sanitised, JavaScript and widget outputs removed, notebook widget state dropped, and every
+    string valid UTF-8 (a lone surrogate in an error message cannot stop the writer)."""
+    notebook = _valid_tree(copy.deepcopy(notebook))
     notebook.metadata.pop("widgets", None)
     for cell in notebook.cells:
         if cell.cell_type == "raw":

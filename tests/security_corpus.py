@@ -746,7 +746,7 @@ CASES = (
     Case("active-content", "<script>, onerror= and a Javascript output in the notebook", lambda ctx: with_cell(
         _with_markdown(ctx, ACTIVE_MARKDOWN), ACTIVE_CONTENT, name="active"), 10, evidence="SCRIPT-RAN"),
     Case("formula-name", "the hand-in folder is named =HYPERLINK(...)", lambda ctx: ctx.solved, 10,
-         folder='=HYPERLINK("http://example.invalid","x")'),
+         folder='=HYPERLINK("evil.example","click me")'),
     Case("collision-space", "two folders, \"victim x\" and \"victim_x\": the first", lambda ctx: ctx.solved, 10,
          folder="victim x"),
     Case("collision-underscore", "two folders, \"victim x\" and \"victim_x\": the second",
