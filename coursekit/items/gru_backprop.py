@@ -277,4 +277,66 @@ GRU_BACKWARD = Item(
          _wrong_sequence(cell_mistake=key)) for key, diagnosis in CELL_MISTAKES),
 )
 
-ITEMS = (GRU_CELL_BACKWARD, GRU_BACKWARD)
+
+# ----------------------------------------------------------------------------------------------------------------
+# candidate_backward(dn, cache): the learner's own derivation of the candidate and reset-gate terms (section 3),
+# checked before it goes into gru_cell_backward
+# ----------------------------------------------------------------------------------------------------------------
+
+CANDIDATE_KEYS = ("da_n", "dr", "dgh_n", "da_r")
+
+
+def _explicit_candidate_backward(dn, cache, mistake=None):
+    """{da_n, dr, dgh_n, da_r} from the gradient dn on the candidate n, one mistake switched on at a time."""
+    _, _, p, r, z, n, gh_n = cache
+    if mistake == "no tanh'":
+        da_n = dn
+    elif mistake == "1 - z again":
+        da_n = dn * (1 - z) * (1 - n * n)
+    else:
+        da_n = dn * (1 - n * n)
+    g = gh_n - p["b_hn"] if mistake == "gh_n without b_hn" else gh_n
+    dr, dgh_n = (da_n * r, da_n * g) if mistake == "product rule swapped" else (da_n * g, da_n * r)
+    if mistake == "dgh_n without r":
+        dgh_n = da_n
+    if mistake == "no sigmoid'":
+        da_r = dr
+    elif mistake == "z's derivative":
+        da_r = dr * z * (1 - z)
+    else:
+        da_r = dr * r * (1 - r)
+    return {"da_n": da_n, "dr": dr, "dgh_n": dgh_n, "da_r": da_r}
+
+
+def candidate_backward_reference(dn, x, h_prev, params):
+    """The gradients at the candidate's pre-activation a_n, the reset gate r, the candidate's hidden part g_n and
+    the reset gate's pre-activation a_r, for an upstream gradient dn on n (tests/test_items_derivations.py checks
+    them against coursekit.gru's backward pass)."""
+    return _explicit_candidate_backward(dn, cell_cache(x, h_prev, params)[1])
+
+
+def _wrong_candidate(mistake):
+    return lambda dn, x, h_prev, params: _explicit_candidate_backward(dn, cell_cache(x, h_prev, params)[1], mistake)
+
+
+CANDIDATE_MISTAKES = (
+    ("no tanh'", "da_n is missing the derivative of tanh: n = tanh(a_n), so da_n = dn * (1 - n**2), with n from "
+                 "the cache"),
+    ("1 - z again", "da_n has the factor (1 - z) twice: dn already is dh' * (1 - z) (step 1), so da_n = dn * "
+                    "(1 - n**2)"),
+    ("gh_n without b_hn", "dr uses h_prev W_hn^T without b_hn: r multiplies g_n = h_prev W_hn^T + b_hn, bias "
+                          "included, which the cache holds as gh_n; dr = da_n * gh_n"),
+    ("product rule swapped", "dr and dgh_n are swapped: for a_n = ... + r * g_n, the derivative with respect to r "
+                             "is g_n and with respect to g_n is r, so dr = da_n * gh_n and dgh_n = da_n * r"),
+    ("dgh_n without r", "dgh_n is missing the factor r: g_n enters a_n as r * g_n, so dgh_n = da_n * r"),
+    ("no sigmoid'", "da_r is missing the derivative of the sigmoid: r = sigmoid(a_r), so da_r = dr * r * (1 - r)"),
+    ("z's derivative", "da_r uses the update gate's derivative z * (1 - z); the reset gate's is r * (1 - r)"),
+)
+
+CANDIDATE_BACKWARD = Item(
+    name="test_candidate_backward", target="candidate_backward", points=2, make_cases=cell_backward_cases,
+    reference=candidate_backward_reference, prepare=_prepare_cell, forbidden=NOT_ALLOWED,
+    mistakes=tuple((diagnosis, _wrong_candidate(key)) for key, diagnosis in CANDIDATE_MISTAKES),
+)
+
+ITEMS = (GRU_CELL_BACKWARD, GRU_BACKWARD, CANDIDATE_BACKWARD)

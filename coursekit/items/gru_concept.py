@@ -124,14 +124,21 @@ MEMORY_HALF_LIFE = Item(
 # ----------------------------------------------------------------------------------------------------------------
 
 def _bias_cases(rng, hidden):
+    """Every kind of case in public and hidden alike (numbers, integers, 2-D, long memories, float32); the hidden
+    cases draw more random ones."""
     cases = [Case("k = 1, 10, 100, 1000; half of the memory", (np.array([1.0, 10.0, 100.0, 1000.0]), 0.5)),
              Case("random k in [1, 500], random fraction", (rng.integers(1, 501, 8).astype(np.float64),
-                                                            rng.uniform(0.05, 0.95, 8)))]
+                                                            rng.uniform(0.05, 0.95, 8))),
+             Case("scalar k = 100, fraction 0.1", (100.0, 0.1)),
+             Case("integer k", (np.array([2, 50, 300]), 0.9)),
+             Case("k up to 1e5", (np.array([1e4, 1e5]), 0.5)),
+             Case("2-D array of k", (rng.integers(1, 200, (2, 3)).astype(np.float64), 0.25)),
+             # float32 keeps ~7 digits of z, so 1 - z loses ~4 of them at k = 1000: compared at float32 tolerance
+             Case("float32 k and fraction", (np.array([1.0, 10.0, 100.0, 1000.0], np.float32), np.float32(0.5)),
+                  **F32)]
     if hidden:
-        cases += [Case("scalar k = 100, fraction 0.1", (100.0, 0.1)),
-                  Case("integer k", (np.array([2, 50, 300]), 0.9)),
-                  Case("k up to 1e5", (np.array([1e4, 1e5]), 0.5)),
-                  Case("2-D array of k", (rng.integers(1, 200, (2, 3)).astype(np.float64), 0.25))]
+        cases.append(Case("random k in [1, 5000], random fraction", (rng.integers(1, 5001, 20).astype(np.float64),
+                                                                     rng.uniform(0.01, 0.99, 20))))
     return cases
 
 
@@ -139,14 +146,18 @@ def update_bias_for_memory_reference(k, fraction=0.5):
     """The constant update-gate pre-activation b = b_iz + b_hz (zero weights) that keeps ``fraction`` of a memory
     after ``k`` steps: z = fraction**(1/k), b = logit(z) = ln(z / (1 - z)).
 
-    Computed from ln z = ln(fraction) / k with expm1, so that 1 - z keeps its digits when z is close to 1.
+    Computed in float64 from ln z = ln(fraction) / k with expm1, so that 1 - z keeps its digits when z is close
+    to 1; the result has the inputs' floating-point type (float32 stays float32, integers give float64).
     """
-    log_z = np.log(fraction) / np.asarray(k, dtype=np.float64)
-    return log_z - np.log(-np.expm1(log_z))
+    k, fraction = np.asarray(k), np.asarray(fraction)
+    dtype = np.result_type(k.dtype if k.dtype.kind == "f" else np.float64, fraction.dtype)
+    log_z = np.log(fraction.astype(np.float64)) / k.astype(np.float64)
+    return (log_z - np.log(-np.expm1(log_z))).astype(dtype)[()]
 
 
 def _logit(z):
-    return np.log(z / (1.0 - z))
+    with np.errstate(divide="ignore"):  # a wrong z (e.g. fraction**k) may underflow to 0: -inf is fine here
+        return np.log(z / (1.0 - z))
 
 
 UPDATE_BIAS_FOR_MEMORY = Item(
