@@ -11,6 +11,7 @@ new kernel. Output is kept up to a byte budget per cell, counted in UTF-8 bytes,
 """
 
 import dataclasses
+import typing
 import json
 import os
 import secrets
@@ -195,6 +196,54 @@ def _describe_exit(returncode):
     return f"the kernel exited with code {returncode}"
 
 
+class KernelProcess(typing.Protocol):
+    """What a kernel's process offers the grader, however it was launched (a Popen, or bubblewrap's)."""
+
+    pid: int
+    returncode: int | None
+
+    def poll(self): ...
+    def wait(self, timeout=None): ...
+    def interrupt_kernel(self): ...  # SIGINT to the kernel itself
+    def kill_all(self): ...          # SIGKILL to the kernel and everything it started
+    def release(self): ...           # free what the launch held (pidfds, uids)
+
+
+class Launcher(typing.Protocol):
+    """Starts a kernel's command: on the host (:class:`HostLauncher`) or in bubblewrap (autograder.sandbox.Sandbox,
+    also for clean rooms). Returns the process and the connection info the grader's client uses."""
+
+    def launch(self, command, *, cwd, kernel_dir, info, env, stderr, launcher, host_connection_file): ...
+
+
+class HostProcess(subprocess.Popen):
+    """A kernel on the host, in its own process group (so killpg reaches its children)."""
+
+    def interrupt_kernel(self):
+        try:
+            os.killpg(self.pid, signal.SIGINT)
+        except ProcessLookupError:
+            pass
+
+    def kill_all(self):
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def release(self):
+        pass
+
+
+class HostLauncher:
+    """Launches kernels as the grader's user, with rlimits and a scrubbed environment only."""
+
+    def launch(self, command, *, cwd, kernel_dir, info, env, stderr, launcher, host_connection_file):
+        process = HostProcess(command, cwd=cwd, env=kernel_env(cwd, env), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+        return process, info
+
+
 class Kernel:
     """A fresh IPython kernel in ``cwd``. ``start()`` returns at once (the setup code is queued), ``wait_ready()``
     blocks until it has run; so a worker can start its next kernel while it grades with the current one."""
@@ -203,6 +252,7 @@ class Kernel:
                  sandbox=None):
         self.cwd = Path(cwd)
         self.sandbox = sandbox  # an autograder.sandbox.Sandbox, or None: run on the host (rlimits only)
+        self.launcher = sandbox if sandbox is not None else HostLauncher()  # a Launcher
         self.setup_code = setup_code
         self.limits, self.prefix = limits, tuple(prefix)
         self.extra_env = env or {}
@@ -224,16 +274,11 @@ class Kernel:
             key=secrets.token_hex(32).encode())
         self._stderr = open(os.path.join(self._dir, "stderr.log"), "wb")
         # A private IPython folder: no startup scripts or profile of the grader's user run in a grading kernel.
-        env = kernel_env(self.cwd, {"IPYTHONDIR": os.path.join(self._dir, "ipython"), **self.extra_env})
+        env = {"IPYTHONDIR": os.path.join(self._dir, "ipython"), **self.extra_env}
         command = kernel_command(connection_file, self.limits, self.prefix)
-        if self.sandbox is not None:  # sandbox hook (autograder/sandbox.py): same command, inside bubblewrap
-            self.process, info = self.sandbox.launch(
-                command, cwd=self.cwd, kernel_dir=self._dir, info=info, env=self.extra_env, stderr=self._stderr,
-                launcher=LAUNCHER, host_connection_file=connection_file)
-        else:
-            self.process = subprocess.Popen(
-                command, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=self._stderr, start_new_session=True)  # own process group: killpg reaches its children
+        self.process, info = self.launcher.launch(
+            command, cwd=self.cwd, kernel_dir=self._dir, info=info, env=env, stderr=self._stderr, launcher=LAUNCHER,
+            host_connection_file=connection_file)
         self.client = BlockingKernelClient(context=zmq.Context.instance())
         self.client.load_connection_info(info)
         self.client.start_channels(stdin=False, hb=False, control=False)
@@ -307,21 +352,11 @@ class Kernel:
         return self.process is not None and self.process.poll() is None
 
     def interrupt(self):
-        if self.alive and hasattr(self.process, "interrupt_kernel"):  # sandboxed: signal the kernel (pid 1) itself
+        if self.alive:
             self.process.interrupt_kernel()
-        elif self.alive:
-            try:
-                os.killpg(self.process.pid, signal.SIGINT)
-            except ProcessLookupError:
-                pass
 
     def _killpg(self):
-        if hasattr(self.process, "kill_sandbox"):  # sandboxed: the kernel is pid 1, its death ends the sandbox
-            self.process.kill_sandbox()
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        self.process.kill_all()
 
     def kill_process(self):
         """SIGKILL the kernel's process group if the kernel still runs (safe from another thread: a running child
@@ -337,8 +372,7 @@ class Kernel:
                 self._killed = True
             try:
                 self.process.wait(timeout=10)
-                if hasattr(self.process, "close_pidfd"):
-                    self.process.close_pidfd()
+                self.process.release()
             except subprocess.TimeoutExpired:
                 pass
         if self.client is not None:

@@ -140,11 +140,16 @@ class SandboxProcess(subprocess.Popen):
     def interrupt_kernel(self):
         self._signal_kernel(signal.SIGINT)
 
-    def kill_sandbox(self):
-        """SIGKILL the kernel (pid 1 of the sandbox: the kernel of Linux then kills every process in it)."""
+    def kill_all(self):
+        """SIGKILL the kernel (pid 1 of the sandbox: the kernel of Linux then kills every process in it) and
+        bubblewrap's own process group."""
         self._signal_kernel(signal.SIGKILL)
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
-    def close_pidfd(self):
+    def release(self):
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
