@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade,check,release,gradescope} ...`` (see ``--help`` of each)."""
+"""Command line: ``python -m autograder {grade,check,release,similarity,gradescope} ...`` (see ``--help`` of each)."""
 
 import argparse
 import shutil
@@ -238,6 +238,48 @@ def cmd_release(args):
     return 0
 
 
+def cmd_similarity(args):
+    """The code-similarity report of a class (autograder/similarity.py); it never changes a score."""
+    from autograder.assignment import AssignmentError, load_assignment
+    from autograder.discover import extract_zip, find_submissions
+    from autograder.lms import load_roster
+    from autograder.similarity import class_code, rank, report_html
+    from autograder.submission import SubmissionError, read_notebook
+    try:
+        assignment = load_assignment(args.root, args.assignment)
+        roster = load_roster(args.roster) if args.roster else None
+    except (AssignmentError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="ag-sim-") as unpacked:
+        source = Path(args.submissions)
+        try:
+            if source.is_file():
+                source = extract_zip(source, Path(unpacked))
+            submissions = find_submissions(source, assignment.name, assignment.notebook_name,
+                                           exclude=[Path(args.out).parent], roster=roster)
+        except (SubmissionError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        notebooks = {}
+        for submission in submissions:
+            try:
+                notebooks[submission.student_id] = read_notebook(submission.notebook) if submission.notebook else None
+            except SubmissionError:
+                notebooks[submission.student_id] = None
+    code = class_code(assignment, notebooks)
+    pairs = rank(code.prints)
+    names = {s.student_id: s.name for s in submissions if s.name}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(report_html(assignment.name, code, pairs, top=args.top, names=names), encoding="utf-8")
+    print(f"{args.out}: {len(notebooks)} hand-in(s), {len(pairs)} pair(s) in {time.monotonic() - start:.1f} s; "
+          "most similar:", file=sys.stderr)
+    for pair in pairs[:5]:
+        print(f"  {pair.score:.2f}  {pair.a}  {pair.b}", file=sys.stderr)
+    return 0
+
+
 def cmd_gradescope(args):
     from autograder.assignment import AssignmentError, load_assignment
     from autograder.gradescope import build_zip
@@ -309,6 +351,15 @@ def parser():
                          help="overwrite course/ even where it holds changes (by default release refuses and lists "
                               "the files it would lose)")
     release.set_defaults(run=cmd_release)
+
+    similar = commands.add_parser("similarity", parents=[common],
+                                  help="ranked code-similarity report of a class (HTML; never changes a score)")
+    similar.add_argument("assignment")
+    similar.add_argument("submissions", help="the same folder or zip as for grade")
+    similar.add_argument("--out", required=True, help="the HTML file to write")
+    similar.add_argument("--roster", metavar="CSV", help="as for grade")
+    similar.add_argument("--top", type=int, default=50, help="pairs shown with their code (default 50)")
+    similar.set_defaults(run=cmd_similarity)
 
     gradescope = commands.add_parser("gradescope", parents=[common], help="build a Gradescope autograder zip")
     gradescope.add_argument("assignment")
