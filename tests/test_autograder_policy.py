@@ -1,5 +1,10 @@
 """The policy review (autograder/policy.py) on the real notebooks: each rule fires on the code it is about, the
-course's own answers and stubs pass untouched, and the scope of each rule decides which items lose their points."""
+course's own answers and stubs pass untouched, and each finding names the items it concerns.
+
+Findings are flags for the instructor and never cost points (the clean rooms decide scores; see
+tests/test_autograder_grading.py). So what is tested here is what the instructor is told: the right rule, the right
+cell or file, nothing on ordinary code, and never an exception or a cell skipped in silence (deep code, helper
+files)."""
 
 import glob
 from pathlib import Path
@@ -19,7 +24,10 @@ pytestmark = pytest.mark.skipif(sc.ASSIGNMENT not in ALL, reason="no 02-gru-nump
 
 
 def _released(name):
-    return nbformat.read(next((REPO / "course" / name).glob("*.ipynb")), as_version=4)
+    found = sorted((REPO / "course" / name).glob("*.ipynb"))
+    if not found:
+        pytest.skip(f"{name} is not released yet (python -m autograder release {name})")
+    return nbformat.read(found[0], as_version=4)
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +40,8 @@ def solved(a02):
     return corpus.solved(_released(sc.ASSIGNMENT), a02.notebook)
 
 
-def review(assignment, notebook):
-    return policy.review(assignment, merge(assignment, notebook))
+def review(assignment, notebook, files=None):
+    return policy.review(assignment, merge(assignment, notebook), files)
 
 
 def rules(violations):
@@ -116,12 +124,14 @@ def test_each_rule_fires_on_what_it_is_about(a02, solved, source, rule):
     "plt.rcParams['figure.figsize'] = (4, 3)",
     "import math, functools, itertools, collections, time, random, copy",
     "np.random.seed(0)\nnp.set_printoptions(precision=3)",
+    "rate = 1e3\nprint(f'{rate:.0f}/s', f'{rate:.0f} s/step')",  # a unit after a field, not an absolute path
 ])
 def test_ordinary_code_is_not_flagged(a02, solved, source):
     assert review(a02, sc.with_cell(solved, source)) == []
 
 
-def test_scopes_decide_which_items_lose_their_points(a02, solved):
+def test_scopes_say_which_items_a_finding_concerns(a02, solved):
+    """What the instructor reads next to a flag (no score depends on it)."""
     everything = set(a02.tests)
     (violation,) = review(a02, sc.with_cell(solved, "import ctypes"))
     assert set(violation.items) == everything  # an attack on the grader: every item
@@ -130,6 +140,23 @@ def test_scopes_decide_which_items_lose_their_points(a02, solved):
     assert (violation.rule, violation.items) == ("exit", ("test_gru_forward",))  # only what that cell defines
     (violation,) = review(a02, sc.with_cell(solved, "import os\nos._exit(1)"))
     assert violation.items == ()  # a free cell that only crashes itself costs nothing more
+
+
+def test_deep_code_is_reported_as_unreviewable_and_the_rest_is_still_reviewed(a02, solved):
+    deep = "x = 1" + " + 1" * 100_000  # ast.parse raises RecursionError on it
+    notebook = sc.with_cell(sc.with_cell(solved, deep, name="deep"), "import ctypes", name="other")
+    flags = [v.flag for v in review(a02, notebook)]
+    assert "policy:unreviewable:learner-deep" in flags and "policy:native-code:learner-other" in flags
+
+
+def test_helper_files_next_to_the_notebook_are_reviewed(a02, solved, tmp_path):
+    (tmp_path / "helpers").mkdir()
+    (tmp_path / "helpers" / "mine.py").write_text("import ctypes\n")
+    (tmp_path / "deep.py").write_text("x = 1" + " + 1" * 100_000 + "\n")
+    (tmp_path / "plain.py").write_text("def tanh(x):\n    return x\n")
+    (tmp_path / "broken.py").write_text("def (:\n")  # fails when imported, nothing to review
+    flags = sorted(v.flag for v in review(a02, solved, tmp_path))
+    assert flags == ["policy:native-code:helpers/mine.py", "policy:unreviewable:deep.py"]
 
 
 def _reference_items(assignment, notebook):
