@@ -28,7 +28,7 @@ def test_a_right_answer_passes_public_and_hidden_cases():
 
 
 @pytest.mark.parametrize("wrong,expected_message", [
-    (lambda x: 2 * x, "Most likely: this doubles x"),
+    (lambda x: 2 * x, "Likely cause: this doubles x"),
     (lambda x: np.zeros_like(x), "wrong values"),
     (lambda x: x, "wrong values"),
     (lambda x: (x * x)[..., :1], "has shape"),
@@ -44,7 +44,7 @@ def test_wrong_answers_fail_with_a_message(wrong, expected_message):
 def test_a_stub_that_raises_is_reported_not_crashed():
     def stub(x):
         raise NotImplementedError()
-    with pytest.raises(AssertionError, match="raised NotImplementedError"):
+    with pytest.raises(AssertionError, match="not answered yet"):
         check(SQUARE, stub, quiet=True)
 
 
@@ -52,7 +52,7 @@ def test_in_place_modification_is_detected():
     def squares_in_place(x):
         x *= x
         return x
-    with pytest.raises(AssertionError, match="modified its input in place"):
+    with pytest.raises(AssertionError, match="changed its inputs"):
         check(SQUARE, squares_in_place, quiet=True)
 
 

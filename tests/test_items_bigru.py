@@ -195,7 +195,7 @@ def test_top_layer_in_place_change_is_detected():
         result = (h_n[-2].clone(), h_n[-1].clone())
         h_n.zero_()
         return result
-    assert "modified its input in place" in failure(TOP, top_layer_final_states)
+    assert "changed its inputs" in failure(TOP, top_layer_final_states)
 
 
 # ----------------------------------------------------------------------------------------------------------------

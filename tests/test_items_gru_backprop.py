@@ -143,13 +143,13 @@ def test_right_answers_pass(hidden):
 @pytest.mark.parametrize("mistake", sorted(CELL_DIAGNOSES))
 def test_each_cell_mistake_fails_with_its_own_diagnosis(mistake):
     message = failure(CELL, cell_with(mistake))
-    assert f"Most likely: {CELL_DIAGNOSES[mistake]}" in message
+    assert f"Likely cause: {CELL_DIAGNOSES[mistake]}" in message
 
 
 @pytest.mark.parametrize("mistake", sorted(SEQ_DIAGNOSES))
 def test_each_sequence_mistake_fails_with_its_own_diagnosis(mistake):
     message = failure(SEQ, sequence_with(mistake=mistake))
-    assert f"Most likely: {SEQ_DIAGNOSES[mistake]}" in message
+    assert f"Likely cause: {SEQ_DIAGNOSES[mistake]}" in message
 
 
 @pytest.mark.parametrize("mistake", sorted(CELL_DIAGNOSES))
@@ -160,9 +160,12 @@ def test_a_wrong_cell_backward_is_named_by_the_sequence_check(mistake):
 
 
 def test_mistakes_are_told_apart_on_every_public_case():
-    """Two mistakes giving the same output on a public case would make one of the diagnoses unreachable."""
+    """Two mistakes giving the same output on a public case would make one of the diagnoses unreachable.
+    (Probes, built so that only one path carries gradient, and saturated gates make some mistakes agree there.)"""
     for item, make in ((CELL, gb.cell_backward_cases), (SEQ, gb.sequence_backward_cases)):
         for case in make(np.random.default_rng(0), False):
+            if case.label.startswith("probe") or "saturated" in case.label or case.label == "T=1":
+                continue
             outputs = [wrong(*case.args) for _, wrong in item.mistakes]
             reference = item.reference(*case.args)
             for i, out in enumerate(outputs):
@@ -252,15 +255,15 @@ def test_modifying_the_cache_in_place_is_reported():
         h_prev *= 0  # in place: the caller's h_prev changes
         return out
 
-    assert "modified its input in place" in failure(CELL, gru_cell_backward)
+    assert "changed its inputs" in failure(CELL, gru_cell_backward)
 
 
 def test_hidden_cases_cover_the_edge_cases():
     labels = [c.label for c in gb.cell_backward_cases(np.random.default_rng(0), True)]
     assert {"B=1", "H=1", "float32 inputs", "saturated gates (|x| ~ 100)"} <= set(labels)
     labels = [c.label for c in gb.sequence_backward_cases(np.random.default_rng(0), True)]
-    assert {"T=1", "B=1", "H=1", "float32 inputs"} <= set(labels)
-    case = gb.cell_backward_cases(np.random.default_rng(0), True)[-2]
+    assert {"T=1", "B=1, odd T=5", "H=1", "float32 inputs"} <= set(labels)
+    case = next(c for c in gb.cell_backward_cases(np.random.default_rng(0), True) if c.label == "float32 inputs")
     assert all(a.dtype == np.float32 for a in case.args[:3])
 
 
@@ -269,9 +272,10 @@ def test_cases_are_deterministic_and_extend_the_forward_cases():
     b = gb.cell_backward_cases(np.random.default_rng(5), True)
     assert all(np.array_equal(x.args[0], y.args[0]) for x, y in zip(a, b))
     forward = cell_cases(np.random.default_rng(5), True)
+    a = [c for c in a if not c.label.startswith("probe")]  # the probes come after the forward cases
     assert [c.label for c in a] == [c.label for c in forward]
     assert all(np.array_equal(c.args[1], f.args[0]) for c, f in zip(a, forward))
-    seq = gb.sequence_backward_cases(np.random.default_rng(5), False)
+    seq = [c for c in gb.sequence_backward_cases(np.random.default_rng(5), False) if not c.label.startswith("probe")]
     assert [c.args[0].shape for c in seq] == [(f.args[0].shape[0],) + f.args[1].shape
                                               for f in sequence_cases(np.random.default_rng(5), False)]
 

@@ -126,19 +126,20 @@ def test_swapped_a_and_b_is_diagnosed():
 
 def test_a_sequential_loop_fails_on_the_line_count_even_though_its_values_are_right():
     message = failure(SCAN, loop)
-    assert "SequentialLoopError" in message and "T = 4096" in message and "1/3" not in message
-    assert "2/3 cases pass" in message
+    assert "loop over time" in message and "cases fail" in message
 
 
 def test_the_unstable_closed_form_fails():
-    """No Python loop, but the products of a underflow to 0 on long sequences (public T=4096, hidden T=3000)."""
-    assert "nan or inf" in failure(SCAN, log_space)
+    """No Python loop, but the products of a underflow to 0 on long sequences, and a_t = 0 divides by zero: the
+    public cases hold resets and underflow too (public predicts hidden), and the a = 0 probe names the part."""
+    message = failure(SCAN, log_space)
+    assert "nan or inf" in message and "a_t = 0" in message
     short = lambda a, b, h0: log_space(a, b, h0) if len(a) < 1000 else loop(a, b, h0)
-    assert "nan or inf" not in failure(SCAN, short)  # only the line count fails on the public cases...
-    cases = cases_for(SCAN, 2024, hidden=True)
+    cases = cases_for(SCAN, 2024, hidden=False)
     problems = {case.label: judge_case(SCAN, case, outcome)
                 for case, outcome in zip(cases, call_learner(SCAN, short, cases))}
-    assert "nan or inf" in problems["a_t = 0 at some steps (resets)"]  # ...the hidden ones catch the division
+    # np.cumprod chains the products one after another (the Traced depth sees it) and divides by 0 at a reset
+    assert problems["a_t = 0 at some steps (resets)"] is not None
 
 
 def test_switching_the_counter_off_is_forbidden():
@@ -174,7 +175,7 @@ def test_scan_not_implemented_and_in_place_changes_fail():
             a[k:] = a[k:] * a[:-k]
             k *= 2
         return b
-    assert "modified its input in place" in failure(SCAN, in_place)
+    assert "changed its inputs" in failure(SCAN, in_place)
 
 
 def test_line_budget_separates_a_loop_from_a_scan():
@@ -236,7 +237,7 @@ def test_mingru_mistakes_are_diagnosed(knobs, start):
 
 
 def test_mingru_by_a_loop_fails_on_the_line_count():
-    assert "SequentialLoopError" in failure(MINGRU, mingru_loop)
+    assert "loop over time" in failure(MINGRU, mingru_loop)
 
 
 @pytest.mark.parametrize("stub", [lambda xs, h0, p: np.zeros((len(xs), *h0.shape)),
@@ -259,4 +260,4 @@ def test_grader_round_trip_through_plain_data():
         assert judge(item, cases, result["outcomes"]).passed
         result = unpack(pack(run_item(item, {item.target: wrong}, seed=11)))
         verdict = judge(item, cases, result["outcomes"])
-        assert not verdict.passed and "SequentialLoopError" in verdict.message
+        assert not verdict.passed and "loop over time" in verdict.message

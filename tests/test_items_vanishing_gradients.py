@@ -138,7 +138,8 @@ def test_cases_cover_vanishing_and_exploding():
         if len(norms) > 1:
             ratios[case.label] = norms[0] / norms[-1]
     assert min(ratios.values()) < 1e-3  # vanishing at default init
-    assert ratios["RNN, recurrent weights x4 (exploding), T=25"] > 1.0  # growing back in time
+    # recurrent weights x4 make the RNN's gradients decay far less than at default init (they may even grow)
+    assert ratios["RNN, recurrent weights x4 (exploding), T=25"] > 100 * ratios["RNN, default init, T=10, B=2, I=3, H=5"]
 
 
 def test_right_answer_passes():
@@ -205,7 +206,7 @@ def test_modifying_the_input_in_place_is_reported():
         norms = learner_norms()(model, xs)
         xs.mul_(0)
         return norms
-    assert "modified its input in place" in failure(NORMS, grad_norms_over_time)
+    assert "changed its inputs" in failure(NORMS, grad_norms_over_time)
 
 
 def test_cases_are_deterministic_and_seed_dependent():
@@ -276,7 +277,7 @@ def test_adding_mistakes_are_named(knobs, text):
 
 def test_adding_half_is_T_floor_2_in_the_hidden_cases():
     wrong = learner_adding(half_rule="ceil")
-    check(ADDING, wrong, quiet=True)  # public cases have even T
+    assert "half = T // 2" in failure(ADDING, wrong)  # public cases have an odd T too: public predicts hidden
     assert "half = T // 2" in failure(ADDING, wrong, hidden=True)
 
 
