@@ -49,6 +49,7 @@ def graded(tmp_path_factory):
 def test_solved_notebook_gets_full_marks(graded):
     assignment, rows, _ = graded
     assert (rows["solved"]["status"], float(rows["solved"]["score"])) == ("graded", assignment.autograded_max)
+    assert rows["solved"]["flags"] == ""  # no review finding, and nothing failed in the clean room or the full run
 
 
 def test_blank_notebook_gets_zero(graded):
