@@ -14,7 +14,6 @@ This module is the trusted side (cases, references, judging); :mod:`coursekit.ha
 """
 
 import dataclasses
-import inspect
 from typing import Callable, Optional
 
 import numpy as np

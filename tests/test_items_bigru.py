@@ -18,12 +18,6 @@ BIGRU = get("05-bigru", "test_bigru_forward")
 TOP = get("05-bigru", "test_top_layer_final_states")
 
 
-def failure(item, fn, hidden=False):
-    with pytest.raises(AssertionError) as info:
-        check(item, fn, hidden=hidden, quiet=True)
-    return str(info.value)
-
-
 def diagnosis(item, start):
     """The item's diagnosis that is `start` itself, or the only one that starts with it."""
     texts = {text for text, _ in item.mistakes}
@@ -105,8 +99,8 @@ def test_right_answer_passes():
     ("unreversed input, flipped outputs", "the backward GRU ran on the un-reversed sequence: give it xs[::-1] ("),
     ("same params", "both directions used params_fwd"),
 ])
-def test_mistakes_are_diagnosed(mistake, start):
-    message = failure(BIGRU, bigru_with(mistake))
+def test_mistakes_are_diagnosed(mistake, start, expect_failure):
+    message = expect_failure(BIGRU, bigru_with(mistake))
     assert diagnosis(BIGRU, start) in message
     if mistake == "unreversed input":  # the other un-reversed variant's text must not be the one shown
         assert "flipping its outputs" not in message
@@ -117,24 +111,24 @@ def test_mistakes_are_diagnosed(mistake, start):
                         np.zeros((2, xs.shape[1], pf["W_hr"].shape[0]))),
     lambda xs, pf, pb: (xs, xs[-1]),
 ])
-def test_stubs_fail(stub):
-    failure(BIGRU, stub)
+def test_stubs_fail(stub, expect_failure):
+    expect_failure(BIGRU, stub)
 
 
-def test_forward_direction_only_fails():
+def test_forward_direction_only_fails(expect_failure):
     def bigru_forward(xs, params_fwd, params_bwd):
         hs, h = gru_forward(xs, zeros(xs, params_fwd), params_fwd)
         return np.concatenate([hs, hs], axis=2), np.stack([h, h])
-    failure(BIGRU, bigru_forward)
+    expect_failure(BIGRU, bigru_forward)
 
 
-def test_not_implemented_fails():
+def test_not_implemented_fails(expect_failure):
     def bigru_forward(xs, params_fwd, params_bwd):
         raise NotImplementedError()
-    assert "NotImplementedError" in failure(BIGRU, bigru_forward)
+    assert "NotImplementedError" in expect_failure(BIGRU, bigru_forward)
 
 
-def test_torch_and_coursekit_are_refused():
+def test_torch_and_coursekit_are_refused(expect_failure):
     def with_torch(xs, params_fwd, params_bwd):
         return torch.zeros(1)
 
@@ -143,8 +137,8 @@ def test_torch_and_coursekit_are_refused():
     def with_coursekit(xs, params_fwd, params_bwd):
         return bidirectional_forward(xs, params_fwd, params_bwd)
 
-    assert "must be written without" in failure(BIGRU, with_torch)
-    assert "must be written without" in failure(BIGRU, with_coursekit)
+    assert "must be written without" in expect_failure(BIGRU, with_torch)
+    assert "must be written without" in expect_failure(BIGRU, with_coursekit)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -180,22 +174,22 @@ def test_top_layer_right_answers_pass():
     (lambda h, L: (h[0], h[1]), "these are the first layer's states"),
     (lambda h, L: (h[-1], h[-2]), "forward and backward are swapped"),
 ])
-def test_top_layer_mistakes_are_diagnosed(split, start):
-    assert diagnosis(TOP, start) in failure(TOP, top_with(split))
+def test_top_layer_mistakes_are_diagnosed(split, start, expect_failure):
+    assert diagnosis(TOP, start) in expect_failure(TOP, top_with(split))
 
 
 @pytest.mark.parametrize("split", [lambda h, L: (torch.zeros_like(h[0]), torch.zeros_like(h[0])),
                                    lambda h, L: h, lambda h, L: h[-1]])
-def test_top_layer_stubs_fail(split):
-    failure(TOP, top_with(split))
+def test_top_layer_stubs_fail(split, expect_failure):
+    expect_failure(TOP, top_with(split))
 
 
-def test_top_layer_in_place_change_is_detected():
+def test_top_layer_in_place_change_is_detected(expect_failure):
     def top_layer_final_states(h_n, num_layers):
         result = (h_n[-2].clone(), h_n[-1].clone())
         h_n.zero_()
         return result
-    assert "changed its inputs" in failure(TOP, top_layer_final_states)
+    assert "changed its inputs" in expect_failure(TOP, top_layer_final_states)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -235,7 +229,7 @@ def test_the_notebooks_model_answers_pass():
         check(item, namespace[item.target], hidden=True, quiet=True)
 
 
-def test_the_student_notebooks_stubs_fail():
+def test_the_student_notebooks_stubs_fail(expect_failure):
     namespace = notebook_namespace(NOTEBOOKS["student"], ANSWER_CELLS)
     for item in (BIGRU, TOP):
-        assert "NotImplementedError" in failure(item, namespace[item.target])
+        assert "NotImplementedError" in expect_failure(item, namespace[item.target])

@@ -50,12 +50,6 @@ explicit_cell = as_learner_code(gb._explicit_cell_backward)
 explicit_sequence = as_learner_code(gb._explicit_sequence_backward, _explicit_cell_backward=explicit_cell)
 
 
-def failure(item, fn, hidden=False):
-    with pytest.raises(AssertionError) as info:
-        check(item, fn, hidden=hidden, quiet=True)
-    return str(info.value)
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # The references and the explicit (learner-style) backward agree with numerical gradients and with torch
 # ----------------------------------------------------------------------------------------------------------------
@@ -141,20 +135,20 @@ def test_right_answers_pass(hidden):
 
 
 @pytest.mark.parametrize("mistake", sorted(CELL_DIAGNOSES))
-def test_each_cell_mistake_fails_with_its_own_diagnosis(mistake):
-    message = failure(CELL, cell_with(mistake))
+def test_each_cell_mistake_fails_with_its_own_diagnosis(mistake, expect_failure):
+    message = expect_failure(CELL, cell_with(mistake))
     assert f"Likely cause: {CELL_DIAGNOSES[mistake]}" in message
 
 
 @pytest.mark.parametrize("mistake", sorted(SEQ_DIAGNOSES))
-def test_each_sequence_mistake_fails_with_its_own_diagnosis(mistake):
-    message = failure(SEQ, sequence_with(mistake=mistake))
+def test_each_sequence_mistake_fails_with_its_own_diagnosis(mistake, expect_failure):
+    message = expect_failure(SEQ, sequence_with(mistake=mistake))
     assert f"Likely cause: {SEQ_DIAGNOSES[mistake]}" in message
 
 
 @pytest.mark.parametrize("mistake", sorted(CELL_DIAGNOSES))
-def test_a_wrong_cell_backward_is_named_by_the_sequence_check(mistake):
-    message = failure(SEQ, sequence_with(cell_mistake=mistake))
+def test_a_wrong_cell_backward_is_named_by_the_sequence_check(mistake, expect_failure):
+    message = expect_failure(SEQ, sequence_with(cell_mistake=mistake))
     assert "make test_gru_cell_backward pass first" in message
     assert CELL_DIAGNOSES[mistake] in message
 
@@ -224,38 +218,38 @@ def _sum_of_upstream_sequence(dhs, cache):
 
 @pytest.mark.parametrize("stub", [_zeros_cell, _direct_path_only_cell, _inputs_cell, _dh_through_cell,
                                   _not_implemented])
-def test_cell_stubs_fail(stub):
-    failure(CELL, stub)
+def test_cell_stubs_fail(stub, expect_failure):
+    expect_failure(CELL, stub)
 
 
 @pytest.mark.parametrize("stub", [_zeros_sequence, _last_step_only_sequence, _sum_of_upstream_sequence,
                                   _not_implemented])
-def test_sequence_stubs_fail(stub):
-    failure(SEQ, stub)
+def test_sequence_stubs_fail(stub, expect_failure):
+    expect_failure(SEQ, stub)
 
 
-def test_not_implemented_is_reported_as_such():
-    assert "NotImplementedError" in failure(CELL, _not_implemented)
+def test_not_implemented_is_reported_as_such(expect_failure):
+    assert "NotImplementedError" in expect_failure(CELL, _not_implemented)
 
 
-def test_using_torch_is_refused():
+def test_using_torch_is_refused(expect_failure):
     import torch  # noqa: F401  (the learner's function refers to the torch module)
 
     def gru_cell_backward(dh_next, cache):
         torch.zeros(1)
         return cell_with(None)(dh_next, cache)
 
-    assert "must be written without torch" in failure(CELL, gru_cell_backward)
+    assert "must be written without torch" in expect_failure(CELL, gru_cell_backward)
 
 
-def test_modifying_the_cache_in_place_is_reported():
+def test_modifying_the_cache_in_place_is_reported(expect_failure):
     def gru_cell_backward(dh_next, cache):
         out = explicit_cell(dh_next, cache)
         h_prev = cache[1]
         h_prev *= 0  # in place: the caller's h_prev changes
         return out
 
-    assert "changed its inputs" in failure(CELL, gru_cell_backward)
+    assert "changed its inputs" in expect_failure(CELL, gru_cell_backward)
 
 
 def test_hidden_cases_cover_the_edge_cases():
@@ -355,7 +349,7 @@ def test_the_notebooks_model_answers_pass(hidden):
     check(SEQ, namespace["gru_backward"], hidden=hidden, quiet=True)
 
 
-def test_the_student_notebooks_stubs_fail():
+def test_the_student_notebooks_stubs_fail(expect_failure):
     namespace = notebook_namespace(NOTEBOOKS["student"], GIVEN_FORWARD_CELLS + ("gru-cell-backward", "gru-backward"))
-    assert "NotImplementedError" in failure(CELL, namespace["gru_cell_backward"])
-    assert "NotImplementedError" in failure(SEQ, namespace["gru_backward"])
+    assert "NotImplementedError" in expect_failure(CELL, namespace["gru_cell_backward"])
+    assert "NotImplementedError" in expect_failure(SEQ, namespace["gru_backward"])

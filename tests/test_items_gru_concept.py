@@ -18,19 +18,6 @@ GRU_UPDATE = get(ASSIGNMENT, "test_gru_update")
 HALF_LIFE = get(ASSIGNMENT, "test_memory_half_life")
 
 
-def passes(item, fn):
-    for hidden in (False, True):
-        verdict = checking.check(item, fn, hidden=hidden, quiet=True)
-        assert verdict.passed and verdict.n_passed == verdict.n_cases > 0
-
-
-def failure(item, fn, hidden=False):
-    """The message of the AssertionError that checking.check raises for ``fn``."""
-    with pytest.raises(AssertionError) as info:
-        checking.check(item, fn, hidden=hidden, quiet=True)
-    return str(info.value)
-
-
 def verdict_of(item, fn, hidden=False):
     """Judge ``fn``'s outputs only (the items' own mistake implementations may use coursekit, which a
     learner's code may not: the forbidden-name check is tested separately)."""
@@ -137,8 +124,8 @@ def test_half_life_reference_halves_the_state():
 
 
 @pytest.mark.parametrize("item", gru_concept.ITEMS, ids=lambda item: item.name)
-def test_reference_passes_public_and_hidden(item):
-    passes(item, item.reference)
+def test_reference_passes_public_and_hidden(item, expect_pass):
+    expect_pass(item, item.reference)
 
 
 def test_cases_are_deterministic_and_hidden_adds_edge_cases():
@@ -159,8 +146,8 @@ def test_cases_are_deterministic_and_hidden_adds_edge_cases():
 # ----------------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fn", [sigmoid_two_branches, sigmoid_masked])
-def test_stable_sigmoids_pass(fn):
-    passes(SIGMOID, fn)
+def test_stable_sigmoids_pass(fn, expect_pass):
+    expect_pass(SIGMOID, fn)
 
 
 @pytest.mark.parametrize("item, fn", [(SIGMOID, sigmoid_logaddexp), (SIGMOID, sigmoid_loop),
@@ -171,23 +158,23 @@ def test_float32_in_float64_out_is_refused(item, fn, expect_failure):
 
 
 @pytest.mark.parametrize("fn", [gru_update_plain, gru_update_interpolate, gru_update_einsum])
-def test_correct_updates_pass(fn):
-    passes(GRU_UPDATE, fn)
+def test_correct_updates_pass(fn, expect_pass):
+    expect_pass(GRU_UPDATE, fn)
 
 
 @pytest.mark.parametrize("fn", [half_life_plain, half_life_python_constant, half_life_log2, half_life_loop])
-def test_correct_half_lives_pass(fn):
-    passes(HALF_LIFE, fn)
+def test_correct_half_lives_pass(fn, expect_pass):
+    expect_pass(HALF_LIFE, fn)
 
 
-def test_float32_inputs_give_float32_outputs_that_pass_at_float32_tolerance():
+def test_float32_inputs_give_float32_outputs_that_pass_at_float32_tolerance(expect_pass):
     for item, fn in ((SIGMOID, sigmoid_masked), (GRU_UPDATE, gru_update_plain),
                      (HALF_LIFE, half_life_python_constant)):
         f32 = [case for case in checking.cases_for(item, 1, hidden=True) if "float32" in case.label]
         assert f32 and all(case.rtol >= 1e-6 for case in f32)
         for case in f32:
             assert np.asarray(fn(*case.args)).dtype == np.float32
-        passes(item, fn)
+        expect_pass(item, fn)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -206,18 +193,18 @@ def test_each_mistake_fails_with_its_diagnosis(item, diagnosis, wrong):
 
 
 @pytest.mark.parametrize("item", gru_concept.ITEMS, ids=lambda item: item.name)
-def test_trivial_stubs_fail(item):
+def test_trivial_stubs_fail(item, expect_failure):
     def not_implemented(*args):
         raise NotImplementedError()
 
-    assert "not answered yet" in failure(item, not_implemented)
-    assert failure(item, lambda *args: np.zeros_like(np.asarray(args[0], dtype=float)))
-    assert failure(item, lambda *args: args[0])  # the input (sigmoid, half-life) or h_prev (update)
-    assert failure(item, lambda *args: None)
-    assert failure(item, lambda *args: np.ones_like(np.asarray(args[0], dtype=float)))
+    assert "not answered yet" in expect_failure(item, not_implemented)
+    assert expect_failure(item, lambda *args: np.zeros_like(np.asarray(args[0], dtype=float)))
+    assert expect_failure(item, lambda *args: args[0])  # the input (sigmoid, half-life) or h_prev (update)
+    assert expect_failure(item, lambda *args: None)
+    assert expect_failure(item, lambda *args: np.ones_like(np.asarray(args[0], dtype=float)))
 
 
-def test_naive_sigmoid_fails_through_its_overflow_warning():
+def test_naive_sigmoid_fails_through_its_overflow_warning(expect_failure):
     def naive(x):
         return 1 / (1 + np.exp(-x))
 
@@ -225,21 +212,21 @@ def test_naive_sigmoid_fails_through_its_overflow_warning():
         return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))
 
     for fn in (naive, where_both_branches):
-        message = failure(SIGMOID, fn)
+        message = expect_failure(SIGMOID, fn)
         assert "large |x|" in message and "overflow" in message
 
 
-def test_sigmoid_that_is_right_only_for_arrays_fails_the_public_scalar_case():
+def test_sigmoid_that_is_right_only_for_arrays_fails_the_public_scalar_case(expect_failure):
     """Public predicts hidden: scalars are public cases too, and the plain-number probe names the cause."""
     def sigmoid_1d_only(x):
         return np.array([1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v)) for v in x])
 
-    assert "plain number" in failure(SIGMOID, sigmoid_1d_only)
-    assert "plain number" in failure(SIGMOID, sigmoid_1d_only, hidden=True)
+    assert "plain number" in expect_failure(SIGMOID, sigmoid_1d_only)
+    assert "plain number" in expect_failure(SIGMOID, sigmoid_1d_only, hidden=True)
 
 
-def test_seed_convention_is_named_in_the_update_diagnosis():
-    message = failure(GRU_UPDATE, lambda h, n, z: z * n + (1 - z) * h)
+def test_seed_convention_is_named_in_the_update_diagnosis(expect_failure):
+    message = expect_failure(GRU_UPDATE, lambda h, n, z: z * n + (1 - z) * h)
     assert "seed" in message and "(1 - z) * n + z * h_prev" in message
 
 
@@ -255,23 +242,23 @@ def course_sigmoid_alias(x):
     return course_sigmoid(x)
 
 
-def test_torch_and_coursekit_are_forbidden_in_sigmoid():
-    assert "uses torch" in failure(SIGMOID, torch_sigmoid)
-    assert "uses course_sigmoid" in failure(SIGMOID, course_sigmoid_alias)
+def test_torch_and_coursekit_are_forbidden_in_sigmoid(expect_failure):
+    assert "uses torch" in expect_failure(SIGMOID, torch_sigmoid)
+    assert "uses course_sigmoid" in expect_failure(SIGMOID, course_sigmoid_alias)
 
 
-def test_torch_is_forbidden_in_the_update_and_half_life():
+def test_torch_is_forbidden_in_the_update_and_half_life(expect_failure):
     def update_with_torch(h_prev, n, z):
         return torch.lerp(torch.as_tensor(n), torch.as_tensor(h_prev), torch.as_tensor(z)).numpy()
 
     def half_life_with_torch(z):
         return (torch.log(torch.tensor(0.5)) / torch.log(torch.as_tensor(z))).numpy()
 
-    assert "uses torch" in failure(GRU_UPDATE, update_with_torch)
-    assert "uses torch" in failure(HALF_LIFE, half_life_with_torch)
+    assert "uses torch" in expect_failure(GRU_UPDATE, update_with_torch)
+    assert "uses torch" in expect_failure(HALF_LIFE, half_life_with_torch)
 
 
-def test_in_place_modification_is_detected():
+def test_in_place_modification_is_detected(expect_failure):
     def sigmoid_overwrites_x(x):
         out = sigmoid_two_branches(x)
         x[...] = out
@@ -288,7 +275,7 @@ def test_in_place_modification_is_detected():
 
     for item, fn in ((SIGMOID, sigmoid_overwrites_x), (GRU_UPDATE, update_overwrites_h_prev),
                      (HALF_LIFE, half_life_overwrites_z)):
-        assert "changed its inputs" in failure(item, fn)
+        assert "changed its inputs" in expect_failure(item, fn)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -17,18 +17,6 @@ SEQUENCE = get(ASSIGNMENT, "test_gru_forward")
 CHO = get(ASSIGNMENT, "test_gru_cell_forward_cho")
 
 
-def passes(item, fn):
-    for hidden in (False, True):
-        verdict = checking.check(item, fn, hidden=hidden, quiet=True)
-        assert verdict.passed and verdict.n_passed == verdict.n_cases > 0
-
-
-def failure(item, fn, hidden=False):
-    with pytest.raises(AssertionError) as info:
-        checking.check(item, fn, hidden=hidden, quiet=True)
-    return str(info.value)
-
-
 def verdict_of(item, fn, hidden=False):
     """Judge outputs only (the items' mistake implementations call coursekit.gru, which learners may not)."""
     cases = checking.cases_for(item, checking.PUBLIC_SEED, hidden)
@@ -156,11 +144,11 @@ def test_reference_passes_public_and_hidden(item):
         assert verdict_of(item, item.reference, hidden).passed
 
 
-def test_transposed_weights_are_named_although_non_square_cases_raise():
+def test_transposed_weights_are_named_although_non_square_cases_raise(expect_failure):
     def transposed(x, h_prev, p):
         return cell_plain(x, h_prev, {k: v.T if k.startswith("W") else v for k, v in p.items()})
 
-    message = failure(CELL, transposed)
+    message = expect_failure(CELL, transposed)
     assert "Likely cause: the weights are transposed" in message
 
 
@@ -176,8 +164,8 @@ def test_hidden_cases_cover_edge_shapes_and_float32():
 
 @pytest.mark.parametrize("fn", [cell_plain, _einsum_cell("after"), _loop_cell("after")],
                          ids=["plain", "einsum", "loops"])
-def test_correct_cells_pass(fn):
-    passes(CELL, fn)
+def test_correct_cells_pass(fn, expect_pass):
+    expect_pass(CELL, fn)
 
 
 def test_float32_in_float64_out_is_refused(expect_failure):
@@ -187,22 +175,22 @@ def test_float32_in_float64_out_is_refused(expect_failure):
 
 @pytest.mark.parametrize("fn", [cho_plain, _einsum_cell("before"), _loop_cell("before")],
                          ids=["plain", "einsum", "loops"])
-def test_correct_cho_cells_pass(fn):
-    passes(CHO, fn)
+def test_correct_cho_cells_pass(fn, expect_pass):
+    expect_pass(CHO, fn)
 
 
 @pytest.mark.parametrize("fn", [forward_batched, forward_with_cells, forward_list_output])
-def test_correct_sequences_pass(fn):
-    passes(SEQUENCE, fn)
+def test_correct_sequences_pass(fn, expect_pass):
+    expect_pass(SEQUENCE, fn)
 
 
-def test_float32_stays_float32_and_passes_at_float32_tolerance():
+def test_float32_stays_float32_and_passes_at_float32_tolerance(expect_pass):
     for item, fn in ((CELL, cell_plain), (CHO, cho_plain), (SEQUENCE, forward_batched)):
         f32 = [c for c in checking.cases_for(item, 1, hidden=True) if "float32" in c.label]
         assert f32 and all(c.rtol >= 1e-5 for c in f32)
         out = fn(*f32[0].args)
         assert np.asarray(out[0] if isinstance(out, tuple) else out).dtype == np.float32
-        passes(item, fn)
+        expect_pass(item, fn)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -220,16 +208,16 @@ def test_each_mistake_fails_with_its_diagnosis(item, diagnosis, wrong):
     assert "Likely cause: " + diagnosis in verdict.message
 
 
-def test_a_learner_written_mistake_gets_the_same_diagnosis():
+def test_a_learner_written_mistake_gets_the_same_diagnosis(expect_failure):
     def seed_convention(x, h_prev, p):  # the seed tutorial's h' = z * n + (1 - z) * h
         r = sigmoid(x @ p["W_ir"].T + p["b_ir"] + h_prev @ p["W_hr"].T + p["b_hr"])
         z = sigmoid(x @ p["W_iz"].T + p["b_iz"] + h_prev @ p["W_hz"].T + p["b_hz"])
         n = np.tanh(x @ p["W_in"].T + p["b_in"] + r * (h_prev @ p["W_hn"].T + p["b_hn"]))
         return z * n + (1 - z) * h_prev
 
-    assert "z and 1 - z are swapped" in failure(CELL, seed_convention)
-    assert "reset gate is applied after" in failure(CHO, cell_plain)
-    assert "reset gate is applied before" in failure(CELL, cho_plain)
+    assert "z and 1 - z are swapped" in expect_failure(CELL, seed_convention)
+    assert "reset gate is applied after" in expect_failure(CHO, cell_plain)
+    assert "reset gate is applied before" in expect_failure(CELL, cho_plain)
 
 
 STUBS = {
@@ -248,19 +236,19 @@ SEQUENCE_STUBS = {
 
 @pytest.mark.parametrize("item", gru_numpy.ITEMS, ids=lambda item: item.name)
 @pytest.mark.parametrize("stub", sorted(STUBS))
-def test_trivial_stubs_fail(item, stub):
-    assert failure(item, STUBS[stub])
+def test_trivial_stubs_fail(item, stub, expect_failure):
+    assert expect_failure(item, STUBS[stub])
 
 
 @pytest.mark.parametrize("stub", sorted(SEQUENCE_STUBS))
-def test_trivial_sequence_stubs_fail(stub):
-    message = failure(SEQUENCE, SEQUENCE_STUBS[stub])
+def test_trivial_sequence_stubs_fail(stub, expect_failure):
+    message = expect_failure(SEQUENCE, SEQUENCE_STUBS[stub])
     if stub == "hs only":
         assert "should be a tuple of 2 values" in message
 
 
-def test_not_implemented_is_reported_as_such():
-    assert "not answered yet" in failure(CELL, STUBS["NotImplementedError"])
+def test_not_implemented_is_reported_as_such(expect_failure):
+    assert "not answered yet" in expect_failure(CELL, STUBS["NotImplementedError"])
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -285,15 +273,15 @@ def forward_with_course_module(xs, h0, p):
     return hs, hs[-1]
 
 
-def test_torch_and_the_course_gru_are_forbidden():
-    assert "uses torch" in failure(CELL, cell_with_torch)
-    assert "uses course_gru" in failure(CELL, cell_with_course_module)
-    assert "uses course_cell_forward" in failure(CELL, cell_with_course_function)
-    assert "uses course_gru" in failure(CHO, cell_with_course_module)
-    assert "uses course_gru" in failure(SEQUENCE, forward_with_course_module)
+def test_torch_and_the_course_gru_are_forbidden(expect_failure):
+    assert "uses torch" in expect_failure(CELL, cell_with_torch)
+    assert "uses course_gru" in expect_failure(CELL, cell_with_course_module)
+    assert "uses course_cell_forward" in expect_failure(CELL, cell_with_course_function)
+    assert "uses course_gru" in expect_failure(CHO, cell_with_course_module)
+    assert "uses course_gru" in expect_failure(SEQUENCE, forward_with_course_module)
 
 
-def test_in_place_modification_is_detected():
+def test_in_place_modification_is_detected(expect_failure):
     def cell_overwrites_h_prev(x, h_prev, p):
         h_next = cell_plain(x, h_prev, p)
         h_prev[...] = h_next
@@ -304,14 +292,14 @@ def test_in_place_modification_is_detected():
         xs *= 0
         return out
 
-    assert "changed its inputs" in failure(CELL, cell_overwrites_h_prev)
-    assert "changed its inputs" in failure(SEQUENCE, forward_overwrites_xs)
+    assert "changed its inputs" in expect_failure(CELL, cell_overwrites_h_prev)
+    assert "changed its inputs" in expect_failure(SEQUENCE, forward_overwrites_xs)
 
     def cho_stores_in_params(x, h_prev, p):
         p["cache"] = x
         return cho_plain(x, h_prev, p)
 
-    assert "changed its inputs" in failure(CHO, cho_stores_in_params)
+    assert "changed its inputs" in expect_failure(CHO, cho_stores_in_params)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -17,17 +17,6 @@ SCAN = get("07-parallel-gru", "test_linear_recurrence_scan")
 MINGRU = get("07-parallel-gru", "test_mingru_forward")
 
 
-def failure(item, target, hidden=False):
-    with pytest.raises(AssertionError) as info:
-        check(item, target, hidden=hidden, quiet=True)
-    return str(info.value)
-
-
-def passes(item, target):
-    check(item, target, quiet=True)
-    check(item, target, hidden=True, quiet=True)
-
-
 def diagnosis(item, start):
     matches = [text for text, _ in item.mistakes if text.startswith(start)]
     assert len(matches) == 1, start
@@ -103,9 +92,9 @@ def loop(a, b, h0):
     return np.stack(hs)
 
 
-def test_right_answers_pass():
-    passes(SCAN, hillis_steele())
-    passes(SCAN, blelloch)
+def test_right_answers_pass(expect_pass):
+    expect_pass(SCAN, hillis_steele())
+    expect_pass(SCAN, blelloch)
 
 
 @pytest.mark.parametrize("knobs, start", [
@@ -115,24 +104,24 @@ def test_right_answers_pass():
     ({"a_first": True}, "A was updated before B"),
     ({"swapped_order": True}, "the two pairs are combined in the wrong order"),
 ])
-def test_scan_mistakes_are_diagnosed(knobs, start):
-    assert diagnosis(SCAN, start) in failure(SCAN, hillis_steele(**knobs))
+def test_scan_mistakes_are_diagnosed(knobs, start, expect_failure):
+    assert diagnosis(SCAN, start) in expect_failure(SCAN, hillis_steele(**knobs))
 
 
-def test_swapped_a_and_b_is_diagnosed():
+def test_swapped_a_and_b_is_diagnosed(expect_failure):
     swapped = hillis_steele()
-    assert diagnosis(SCAN, "a and b are swapped") in failure(SCAN, lambda a, b, h0: swapped(b, a, h0))
+    assert diagnosis(SCAN, "a and b are swapped") in expect_failure(SCAN, lambda a, b, h0: swapped(b, a, h0))
 
 
-def test_a_sequential_loop_fails_on_the_line_count_even_though_its_values_are_right():
-    message = failure(SCAN, loop)
+def test_a_sequential_loop_fails_on_the_line_count_even_though_its_values_are_right(expect_failure):
+    message = expect_failure(SCAN, loop)
     assert "loop over time" in message and "cases fail" in message
 
 
-def test_the_unstable_closed_form_fails():
+def test_the_unstable_closed_form_fails(expect_failure):
     """No Python loop, but the products of a underflow to 0 on long sequences, and a_t = 0 divides by zero: the
     public cases hold resets and underflow too (public predicts hidden), and the a = 0 probe names the part."""
-    message = failure(SCAN, log_space)
+    message = expect_failure(SCAN, log_space)
     assert "nan or inf" in message and "a_t = 0" in message
     short = lambda a, b, h0: log_space(a, b, h0) if len(a) < 1000 else loop(a, b, h0)
     cases = cases_for(SCAN, 2024, hidden=False)
@@ -142,30 +131,30 @@ def test_the_unstable_closed_form_fails():
     assert problems["a_t = 0 at some steps (resets)"] is not None
 
 
-def test_switching_the_counter_off_is_forbidden():
+def test_switching_the_counter_off_is_forbidden(expect_failure):
     import sys
 
     def linear_recurrence_scan(a, b, h0):
         sys.settrace(None)
         return loop(a, b, h0)
-    assert "must be written without" in failure(SCAN, linear_recurrence_scan)
+    assert "must be written without" in expect_failure(SCAN, linear_recurrence_scan)
 
 
-def test_calling_coursekit_is_forbidden():
+def test_calling_coursekit_is_forbidden(expect_failure):
     from coursekit.scan import linear_recurrence_scan as library_scan
-    assert "must be written without" in failure(SCAN, lambda a, b, h0: library_scan(a, b, h0))
+    assert "must be written without" in expect_failure(SCAN, lambda a, b, h0: library_scan(a, b, h0))
 
 
 @pytest.mark.parametrize("stub", [lambda a, b, h0: np.zeros_like(b), lambda a, b, h0: b,
                                   lambda a, b, h0: np.cumsum(b, axis=0), lambda a, b, h0: a * h0 + b])
-def test_scan_stubs_fail(stub):
-    failure(SCAN, stub)
+def test_scan_stubs_fail(stub, expect_failure):
+    expect_failure(SCAN, stub)
 
 
-def test_scan_not_implemented_and_in_place_changes_fail():
+def test_scan_not_implemented_and_in_place_changes_fail(expect_failure):
     def linear_recurrence_scan(a, b, h0):
         raise NotImplementedError()
-    assert "NotImplementedError" in failure(SCAN, linear_recurrence_scan)
+    assert "NotImplementedError" in expect_failure(SCAN, linear_recurrence_scan)
 
     def in_place(a, b, h0):
         b[0] = b[0] + a[0] * h0
@@ -175,7 +164,7 @@ def test_scan_not_implemented_and_in_place_changes_fail():
             a[k:] = a[k:] * a[:-k]
             k *= 2
         return b
-    assert "changed its inputs" in failure(SCAN, in_place)
+    assert "changed its inputs" in expect_failure(SCAN, in_place)
 
 
 def test_line_budget_separates_a_loop_from_a_scan():
@@ -219,9 +208,9 @@ def mingru_loop(xs, h0, params):
     return np.stack(hs)
 
 
-def test_mingru_right_answer_passes():
-    passes(MINGRU, learner_mingru())
-    passes(MINGRU, learner_mingru(scan=blelloch))
+def test_mingru_right_answer_passes(expect_pass):
+    expect_pass(MINGRU, learner_mingru())
+    expect_pass(MINGRU, learner_mingru(scan=blelloch))
 
 
 @pytest.mark.parametrize("knobs, start", [
@@ -232,25 +221,25 @@ def test_mingru_right_answer_passes():
     ({"transposed": True}, "the weights are transposed"),
     ({"no_bias": True}, "the biases b_z and b_h are missing"),
 ])
-def test_mingru_mistakes_are_diagnosed(knobs, start):
-    assert diagnosis(MINGRU, start) in failure(MINGRU, learner_mingru(**knobs))
+def test_mingru_mistakes_are_diagnosed(knobs, start, expect_failure):
+    assert diagnosis(MINGRU, start) in expect_failure(MINGRU, learner_mingru(**knobs))
 
 
-def test_mingru_by_a_loop_fails_on_the_line_count():
-    assert "loop over time" in failure(MINGRU, mingru_loop)
+def test_mingru_by_a_loop_fails_on_the_line_count(expect_failure):
+    assert "loop over time" in expect_failure(MINGRU, mingru_loop)
 
 
 @pytest.mark.parametrize("stub", [lambda xs, h0, p: np.zeros((len(xs), *h0.shape)),
                                   lambda xs, h0, p: np.repeat(h0[None], len(xs), axis=0),
                                   lambda xs, h0, p: xs @ p["W_h"].T + p["b_h"]])
-def test_mingru_stubs_fail(stub):
-    failure(MINGRU, stub)
+def test_mingru_stubs_fail(stub, expect_failure):
+    expect_failure(MINGRU, stub)
 
 
-def test_mingru_may_use_coursekit_sigmoid_but_not_coursekit_mingru():
+def test_mingru_may_use_coursekit_sigmoid_but_not_coursekit_mingru(expect_failure):
     check(MINGRU, learner_mingru(), quiet=True)  # learner_mingru calls coursekit.activations.sigmoid
     from coursekit import mingru
-    assert "must be written without" in failure(MINGRU, lambda xs, h0, p: mingru.forward(xs, h0, p))
+    assert "must be written without" in expect_failure(MINGRU, lambda xs, h0, p: mingru.forward(xs, h0, p))
 
 
 def test_grader_round_trip_through_plain_data():

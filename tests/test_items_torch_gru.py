@@ -21,17 +21,6 @@ SHAPES = get("04-torch-gru", "test_predicted_shapes")
 CLASSIFIER = get("04-torch-gru", "test_gru_classifier")
 
 
-def failure(item, target, hidden=False):
-    with pytest.raises(AssertionError) as info:
-        check(item, target, hidden=hidden, quiet=True)
-    return str(info.value)
-
-
-def passes(item, target):
-    check(item, target, quiet=True)
-    check(item, target, hidden=True, quiet=True)
-
-
 def diagnosis(item, start):
     """The full diagnosis text of the item's mistake whose text starts with `start` (so tests stay readable)."""
     matches = [text for text, _ in item.mistakes if text.startswith(start)]
@@ -64,8 +53,8 @@ def test_param_count_reference_matches_torch(config):
     assert tg.gru_param_count_reference(*config) == sum(p.numel() for p in module.parameters())
 
 
-def test_param_count_right_answer_passes():
-    passes(COUNT, count_with())
+def test_param_count_right_answer_passes(expect_pass):
+    expect_pass(COUNT, count_with())
 
 
 @pytest.mark.parametrize("knobs, start", [
@@ -74,27 +63,27 @@ def test_param_count_right_answer_passes():
     ({"upper": "H"}, "with bidirectional=True, layers above"), ({"directions": 1}, "bidirectional=True doubles"),
     ({"layers": 1}, "num_layers was ignored"),
 ])
-def test_param_count_mistakes_are_diagnosed(knobs, start):
-    assert diagnosis(COUNT, start) in failure(COUNT, count_with(**knobs))
+def test_param_count_mistakes_are_diagnosed(knobs, start, expect_failure):
+    assert diagnosis(COUNT, start) in expect_failure(COUNT, count_with(**knobs))
 
 
 @pytest.mark.parametrize("stub", [lambda i, h, l=1, b=False: 0, lambda i, h, l=1, b=False: i * h,
                                   lambda i, h, l=1, b=False: 3 * h * (i + h)])
-def test_param_count_stubs_fail(stub):
-    failure(COUNT, stub)
+def test_param_count_stubs_fail(stub, expect_failure):
+    expect_failure(COUNT, stub)
 
 
-def test_param_count_not_implemented_fails():
+def test_param_count_not_implemented_fails(expect_failure):
     def gru_param_count(input_size, hidden_size, num_layers=1, bidirectional=False):
         raise NotImplementedError()
-    assert "NotImplementedError" in failure(COUNT, gru_param_count)
+    assert "NotImplementedError" in expect_failure(COUNT, gru_param_count)
 
 
-def test_param_count_with_torch_is_refused():
+def test_param_count_with_torch_is_refused(expect_failure):
     def gru_param_count(input_size, hidden_size, num_layers=1, bidirectional=False):
         module = torch.nn.GRU(input_size, hidden_size, num_layers, bidirectional=bidirectional)
         return sum(p.numel() for p in module.parameters())
-    assert "must be written without" in failure(COUNT, gru_param_count)
+    assert "must be written without" in expect_failure(COUNT, gru_param_count)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -137,9 +126,9 @@ def test_last_valid_reference_equals_h_n_of_a_packed_gru():
     assert not np.allclose(output[-1].detach().numpy(), expected)
 
 
-def test_last_valid_right_answers_pass():
-    passes(LAST, last_valid_torch)
-    passes(LAST, last_valid_with(lambda out, lengths: out[lengths - 1, np.arange(len(lengths))]))
+def test_last_valid_right_answers_pass(expect_pass):
+    expect_pass(LAST, last_valid_torch)
+    expect_pass(LAST, last_valid_with(lambda out, lengths: out[lengths - 1, np.arange(len(lengths))]))
 
 
 def test_last_valid_cases_include_tensors_and_arrays():
@@ -154,25 +143,25 @@ def test_last_valid_cases_include_tensors_and_arrays():
     (lambda out, lengths: out[lengths, np.arange(len(lengths))], "off by one"),
     (lambda out, lengths: out[lengths - 1], "output[lengths - 1] picks"),
 ])
-def test_last_valid_mistakes_are_diagnosed(select, start):
-    assert diagnosis(LAST, start) in failure(LAST, last_valid_with(select))
+def test_last_valid_mistakes_are_diagnosed(select, start, expect_failure):
+    assert diagnosis(LAST, start) in expect_failure(LAST, last_valid_with(select))
 
 
-def test_last_valid_ignoring_batch_first_is_diagnosed():
+def test_last_valid_ignoring_batch_first_is_diagnosed(expect_failure):
     def last_valid_output(output, lengths, batch_first=False):
         out, lengths = np.asarray(output), np.asarray(lengths)
         return out[lengths - 1, np.arange(len(lengths))]
-    assert diagnosis(LAST, "batch_first=True was ignored") in failure(LAST, last_valid_output)
+    assert diagnosis(LAST, "batch_first=True was ignored") in expect_failure(LAST, last_valid_output)
 
 
-def test_last_valid_always_batch_first_is_diagnosed():
+def test_last_valid_always_batch_first_is_diagnosed(expect_failure):
     def last_valid_output(output, lengths, batch_first=False):
         out, lengths = np.asarray(output), np.asarray(lengths)
         return out[np.arange(len(lengths)), lengths - 1]
-    assert diagnosis(LAST, "the sequence axis was indexed") in failure(LAST, last_valid_output)
+    assert diagnosis(LAST, "the sequence axis was indexed") in expect_failure(LAST, last_valid_output)
 
 
-def test_last_valid_last_nonzero_step_heuristic_fails():
+def test_last_valid_last_nonzero_step_heuristic_fails(expect_failure):
     """Guessing the last real step as the last non-zero one works only when the padding is zeros."""
     def last_valid_output(output, lengths, batch_first=False):
         out = np.asarray(output)
@@ -180,21 +169,21 @@ def test_last_valid_last_nonzero_step_heuristic_fails():
         nonzero = np.any(out != 0, axis=2)
         last = out.shape[0] - 1 - np.argmax(nonzero[::-1], axis=0)
         return out[last, np.arange(out.shape[1])]
-    assert "padding steps hold values" in failure(LAST, last_valid_output)
+    assert "padding steps hold values" in expect_failure(LAST, last_valid_output)
 
 
 @pytest.mark.parametrize("stub", [lambda o, l, bf=False: np.zeros((len(l), np.shape(o)[-1])),
                                   lambda o, l, bf=False: o, lambda o, l, bf=False: np.asarray(o)[0]])
-def test_last_valid_stubs_fail(stub):
-    failure(LAST, stub)
+def test_last_valid_stubs_fail(stub, expect_failure):
+    expect_failure(LAST, stub)
 
 
-def test_last_valid_in_place_change_of_a_tensor_is_detected():
+def test_last_valid_in_place_change_of_a_tensor_is_detected(expect_failure):
     def last_valid_output(output, lengths, batch_first=False):
         result = last_valid_torch(output, lengths, batch_first)
         output.mul_(0) if isinstance(output, torch.Tensor) else None
         return result
-    assert "changed its inputs" in failure(LAST, last_valid_output)
+    assert "changed its inputs" in expect_failure(LAST, last_valid_output)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -222,10 +211,10 @@ def test_true_shapes_agree_with_the_documented_rules():
     assert tg.true_shapes() == BY_HAND
 
 
-def test_predicted_shapes_right_answer_passes():
-    passes(SHAPES, BY_HAND)
+def test_predicted_shapes_right_answer_passes(expect_pass):
+    expect_pass(SHAPES, BY_HAND)
     lists = {k: {t: list(s) for t, s in v.items()} for k, v in BY_HAND.items()}
-    passes(SHAPES, lists)  # lists are accepted as shapes, too
+    expect_pass(SHAPES, lists)  # lists are accepted as shapes, too
 
 
 @pytest.mark.parametrize("key, tensor, shape, hint", [
@@ -236,8 +225,8 @@ def test_predicted_shapes_right_answer_passes():
     ("batch_first", "output", (7, 4, 20), "batch_first=True makes input and output (B, T, ...)"),
     ("seed", "h_n", (1, 3, 6), "final hidden state of every layer"),
 ])
-def test_predicted_shapes_wrong_guesses_get_a_hint(key, tensor, shape, hint):
-    message = failure(SHAPES, with_change(key, tensor, shape))
+def test_predicted_shapes_wrong_guesses_get_a_hint(key, tensor, shape, hint, expect_failure):
+    message = expect_failure(SHAPES, with_change(key, tensor, shape))
     assert f"predicted_shapes[{key!r}][{tensor!r}]" in message and hint in message
     assert str(BY_HAND[key][tensor]) not in message.split("Hint:")[1]  # the hint does not give the answer away
 
@@ -248,8 +237,8 @@ def test_predicted_shapes_wrong_guesses_get_a_hint(key, tensor, shape, hint):
     ({k: (1, 2) for k in BY_HAND}, "should be a dict"),
     ({k: {"output": (), "h_n": ()} for k in BY_HAND}, "is still empty"),  # the notebook's template
 ])
-def test_predicted_shapes_stubs_fail(value, words):
-    assert words in failure(SHAPES, value)
+def test_predicted_shapes_stubs_fail(value, words, expect_failure):
+    assert words in expect_failure(SHAPES, value)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -308,9 +297,9 @@ def test_classifier_reference_equals_a_torch_model_with_those_weights():
     assert np.allclose(tg.classifier_reference(I, H, C, params, W, b, x), expected, rtol=0, atol=1e-12)
 
 
-def test_classifier_right_answers_pass():
-    passes(CLASSIFIER, GRUClassifier)
-    passes(CLASSIFIER, SeqFirstInside)
+def test_classifier_right_answers_pass(expect_pass):
+    expect_pass(CLASSIFIER, GRUClassifier)
+    expect_pass(CLASSIFIER, SeqFirstInside)
 
 
 @pytest.mark.parametrize("cls, start", [
@@ -320,11 +309,11 @@ def test_classifier_right_answers_pass():
     (NoBatchFirst, "nn.GRU was built without batch_first=True"),
     (classifier_reading(lambda head, out: torch.softmax(head(out[:, -1]), dim=-1)), "softmax probabilities"),
 ])
-def test_classifier_mistakes_are_diagnosed(cls, start):
-    assert diagnosis(CLASSIFIER, start) in failure(CLASSIFIER, cls)
+def test_classifier_mistakes_are_diagnosed(cls, start, expect_failure):
+    assert diagnosis(CLASSIFIER, start) in expect_failure(CLASSIFIER, cls)
 
 
-def test_classifier_stubs_fail():
+def test_classifier_stubs_fail(expect_failure):
     class Zeros(GRUClassifier):
         def forward(self, x):
             return torch.zeros(x.shape[0], self.head.out_features)
@@ -338,12 +327,12 @@ def test_classifier_stubs_fail():
         def __init__(self, *args):
             pass
 
-    failure(CLASSIFIER, Zeros)
-    assert "NotImplementedError" in failure(CLASSIFIER, NotImplemented_)
-    assert "should subclass nn.Module" in failure(CLASSIFIER, Plain)
+    expect_failure(CLASSIFIER, Zeros)
+    assert "NotImplementedError" in expect_failure(CLASSIFIER, NotImplemented_)
+    assert "should subclass nn.Module" in expect_failure(CLASSIFIER, Plain)
 
 
-def test_classifier_architecture_errors_are_explained():
+def test_classifier_architecture_errors_are_explained(expect_failure):
     class TwoHeads(GRUClassifier):
         def __init__(self, i, h, c):
             super().__init__(i, h, c)
@@ -359,12 +348,12 @@ def test_classifier_architecture_errors_are_explained():
             super().__init__(i, h, c)
             self.gru = nn.GRU(i, h, num_layers=2, batch_first=True)
 
-    assert "exactly one nn.GRU and one nn.Linear" in failure(CLASSIFIER, TwoHeads)
-    assert "parameters besides" in failure(CLASSIFIER, ExtraParameter)
-    assert "(input_size, hidden_size, num_layers, bidirectional, bias)" in failure(CLASSIFIER, TwoLayers)
+    assert "exactly one nn.GRU and one nn.Linear" in expect_failure(CLASSIFIER, TwoHeads)
+    assert "parameters besides" in expect_failure(CLASSIFIER, ExtraParameter)
+    assert "(input_size, hidden_size, num_layers, bidirectional, bias)" in expect_failure(CLASSIFIER, TwoLayers)
 
 
-def test_classifier_that_keeps_its_own_weights_fails():
+def test_classifier_that_keeps_its_own_weights_fails(expect_failure):
     """Weights are loaded after construction: a model that copied its weights earlier cannot match."""
     class Frozen(GRUClassifier):
         def __init__(self, i, h, c):
@@ -375,7 +364,7 @@ def test_classifier_that_keeps_its_own_weights_fails():
             self.load_state_dict(self.saved, strict=False)
             return super().forward(x)
 
-    failure(CLASSIFIER, Frozen)
+    expect_failure(CLASSIFIER, Frozen)
 
 
 def test_classifier_check_keeps_the_learners_random_state():
@@ -424,14 +413,14 @@ def notebook_namespace(path, cell_ids):
     return namespace
 
 
-def test_the_notebooks_model_answers_pass():
+def test_the_notebooks_model_answers_pass(expect_pass):
     namespace = notebook_namespace(NOTEBOOKS["solution"], ANSWER_CELLS)
     for item in (COUNT, LAST, SHAPES, CLASSIFIER):
-        passes(item, namespace[item.target])
+        expect_pass(item, namespace[item.target])
 
 
-def test_the_student_notebooks_stubs_fail():
+def test_the_student_notebooks_stubs_fail(expect_failure):
     namespace = notebook_namespace(NOTEBOOKS["student"], ANSWER_CELLS)
-    assert "is still empty" in failure(SHAPES, namespace["predicted_shapes"])
+    assert "is still empty" in expect_failure(SHAPES, namespace["predicted_shapes"])
     for item in (COUNT, LAST, CLASSIFIER):
-        assert "NotImplementedError" in failure(item, namespace[item.target])
+        assert "NotImplementedError" in expect_failure(item, namespace[item.target])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from coursekit import gru, lstm, rnn
-from coursekit.checking import cases_for, check, judge, pack, run_item, unpack
+from coursekit.checking import cases_for, judge, pack, run_item, unpack
 from coursekit.items import get
 from coursekit.items import vanishing_gradients as vg
 
@@ -24,17 +24,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def failure(item, target, hidden=False):
-    with pytest.raises(AssertionError) as info:
-        check(item, target, hidden=hidden, quiet=True)
-    return str(info.value)
-
-
-def passes(item, target):
-    check(item, target, quiet=True)
-    check(item, target, hidden=True, quiet=True)
 
 
 def diagnosis(item, start):
@@ -142,8 +131,8 @@ def test_cases_cover_vanishing_and_exploding():
     assert ratios["RNN, recurrent weights x4 (exploding), T=25"] > 100 * ratios["RNN, default init, T=10, B=2, I=3, H=5"]
 
 
-def test_right_answer_passes():
-    passes(NORMS, learner_norms())
+def test_right_answer_passes(expect_pass):
+    expect_pass(NORMS, learner_norms())
 
 
 @pytest.mark.parametrize("knobs, start", [
@@ -157,8 +146,8 @@ def test_right_answer_passes():
     ({"lstm_cell_too": True}, "for the LSTM, measure dL/dh_t alone"),
     ({"detach": True}, "no gradient flows back through time"),
 ])
-def test_mistakes_are_diagnosed(knobs, start):
-    message = failure(NORMS, learner_norms(**knobs))
+def test_mistakes_are_diagnosed(knobs, start, expect_failure):
+    message = expect_failure(NORMS, learner_norms(**knobs))
     assert diagnosis(NORMS, start) in message
 
 
@@ -181,14 +170,14 @@ def test_every_mistake_differs_from_the_answer_and_the_others_on_some_public_cas
     lambda model, xs: np.arange(len(xs), dtype=float),
     lambda model, xs: xs.norm(dim=(1, 2)),
 ])
-def test_stubs_fail(stub):
-    failure(NORMS, stub)
+def test_stubs_fail(stub, expect_failure):
+    expect_failure(NORMS, stub)
 
 
-def test_not_implemented_fails_with_its_error():
+def test_not_implemented_fails_with_its_error(expect_failure):
     def grad_norms_over_time(model, xs):
         raise NotImplementedError()
-    assert "NotImplementedError" in failure(NORMS, grad_norms_over_time)
+    assert "NotImplementedError" in expect_failure(NORMS, grad_norms_over_time)
 
 
 def test_grader_round_trip_through_plain_data():
@@ -201,12 +190,12 @@ def test_grader_round_trip_through_plain_data():
     assert not judge(NORMS, cases_for(NORMS, 99, True), result["outcomes"]).passed
 
 
-def test_modifying_the_input_in_place_is_reported():
+def test_modifying_the_input_in_place_is_reported(expect_failure):
     def grad_norms_over_time(model, xs):
         norms = learner_norms()(model, xs)
         xs.mul_(0)
         return norms
-    assert "changed its inputs" in failure(NORMS, grad_norms_over_time)
+    assert "changed its inputs" in expect_failure(NORMS, grad_norms_over_time)
 
 
 def test_cases_are_deterministic_and_seed_dependent():
@@ -248,16 +237,16 @@ def learner_adding(*, layout="time", target_shape="column", value_low=0.0, value
     return adding_problem
 
 
-def test_adding_right_answer_passes():
-    passes(ADDING, learner_adding())
+def test_adding_right_answer_passes(expect_pass):
+    expect_pass(ADDING, learner_adding())
 
 
-def test_coursekit_generator_satisfies_the_item_but_may_not_be_called():
+def test_coursekit_generator_satisfies_the_item_but_may_not_be_called(expect_failure):
     from coursekit.tasks import adding_problem
     for case in cases_for(ADDING, 3, True):
         batch, T, seed = case.args
         assert ADDING.validate(case, adding_problem(batch, T, rng=seed)) is None, case.label
-    assert "must be written without" in failure(ADDING, lambda batch, T, rng: adding_problem(batch, T, rng=rng))
+    assert "must be written without" in expect_failure(ADDING, lambda batch, T, rng: adding_problem(batch, T, rng=rng))
 
 
 @pytest.mark.parametrize("knobs, text", [
@@ -271,14 +260,14 @@ def test_coursekit_generator_satisfies_the_item_but_may_not_be_called():
     ({"same_values": True}, "independent U(0, 1) draws"),
     ({"value_spread": 0.3}, "independent U(0, 1) draws"),
 ])
-def test_adding_mistakes_are_named(knobs, text):
-    assert text in failure(ADDING, learner_adding(**knobs))
+def test_adding_mistakes_are_named(knobs, text, expect_failure):
+    assert text in expect_failure(ADDING, learner_adding(**knobs))
 
 
-def test_adding_half_is_T_floor_2_in_the_hidden_cases():
+def test_adding_half_is_T_floor_2_in_the_hidden_cases(expect_failure):
     wrong = learner_adding(half_rule="ceil")
-    assert "half = T // 2" in failure(ADDING, wrong)  # public cases have an odd T too: public predicts hidden
-    assert "half = T // 2" in failure(ADDING, wrong, hidden=True)
+    assert "half = T // 2" in expect_failure(ADDING, wrong)  # public cases have an odd T too: public predicts hidden
+    assert "half = T // 2" in expect_failure(ADDING, wrong, hidden=True)
 
 
 @pytest.mark.parametrize("stub, text", [
@@ -286,11 +275,11 @@ def test_adding_half_is_T_floor_2_in_the_hidden_cases():
     (lambda batch, T, rng: np.zeros((T, batch, 2)), "tuple (xs, ys)"),
     (lambda batch, T, rng: (np.ones((T, batch, 2)), np.ones((batch, 1))), "[0, 1)"),
 ])
-def test_adding_stubs_fail(stub, text):
-    assert text in failure(ADDING, stub)
+def test_adding_stubs_fail(stub, text, expect_failure):
+    assert text in expect_failure(ADDING, stub)
 
 
-def test_adding_not_implemented_fails():
+def test_adding_not_implemented_fails(expect_failure):
     def adding_problem(batch, T, rng):
         raise NotImplementedError()
-    assert "NotImplementedError" in failure(ADDING, adding_problem)
+    assert "NotImplementedError" in expect_failure(ADDING, adding_problem)
