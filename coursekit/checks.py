@@ -96,6 +96,11 @@ def check_gru_classifier(cls, hidden=False):
     check("04-torch-gru", "test_gru_classifier", cls, hidden)
 
 
+def check_gradient_reach(fn, hidden=False):
+    """gradient_reach(T, K, loss_step, detach) -> (first, last) input step that a truncated-BPTT loss reaches."""
+    check("04-torch-gru", "test_gradient_reach", fn, hidden)
+
+
 # 05-bigru ---------------------------------------------------------------------------------------------------------
 
 def check_bigru_forward(fn, hidden=False):

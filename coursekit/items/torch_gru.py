@@ -366,4 +366,65 @@ GRU_CLASSIFIER = Item(
     ),
 )
 
-ITEMS = (GRU_PARAM_COUNT, LAST_VALID_OUTPUT, PREDICTED_SHAPES, GRU_CLASSIFIER)
+# ----------------------------------------------------------------------------------------------------------------
+# gradient_reach(T, K, loss_step, detach): which input steps a loss reaches under truncated BPTT (section 8)
+# ----------------------------------------------------------------------------------------------------------------
+
+def gradient_reach_reference(T, K, loss_step, detach):
+    """(first, last): the earliest and the latest input step t whose x_t gets a (generically) non-zero gradient from
+    a loss on the output at step ``loss_step``, when a stream of T steps runs through a GRU in consecutive chunks
+    [0, K), [K, 2K), ... with the hidden state carried from chunk to chunk, and detached between chunks when
+    ``detach``. Every step in between is reached too.
+
+    The output at step s depends on x_0 .. x_s only (causality), so last = loss_step; ``h.detach()`` cuts every
+    path that crosses a chunk boundary, so first = (loss_step // K) * K, the first step of loss_step's chunk, or 0
+    without detach. (A pair, not the list of steps: lists travel to the grader as tuples.)
+    """
+    return ((loss_step // K) * K if detach else 0), loss_step
+
+
+def _reach_cases(rng, hidden):
+    configs = [("T=30, K=10, loss at the last step, detach", (30, 10, 29, True)),
+               ("T=30, K=10, loss at step 14, detach", (30, 10, 14, True)),
+               ("T=30, K=10, loss at step 14, no detach", (30, 10, 14, False)),
+               ("T=12, K=4, loss at step 9, detach", (12, 4, 9, True))]
+    if hidden:
+        T, K = int(rng.integers(20, 60)), int(rng.integers(3, 9))
+        configs += [("K=1: every step is a chunk", (8, 1, 5, True)),
+                    ("K >= T: one chunk", (6, 10, 4, True)),
+                    ("loss at step 0", (10, 3, 0, True)),
+                    ("loss at the first step of a chunk", (20, 5, 15, True)),
+                    ("T not a multiple of K, loss in the short last chunk", (11, 4, 10, True)),
+                    ("no detach, loss at the last step", (9, 3, 8, False)),
+                    (f"T={T}, K={K}, random loss step", (T, K, int(rng.integers(0, T)), True))]
+    return [Case(label, args) for label, args in configs]
+
+
+def _chunk_start(T, K, s, detach):
+    return (s // K) * K if detach else 0
+
+
+GRADIENT_REACH = Item(
+    name="test_gradient_reach", target="gradient_reach", points=2, make_cases=_reach_cases,
+    reference=gradient_reach_reference, forbidden=NO_TORCH,  # reason it out: the next cell runs autograd
+    mistakes=(
+        ("last is after loss_step: the output at step s depends on x_0 .. x_s only, so later inputs get no "
+         "gradient from it",
+         lambda T, K, s, d: (_chunk_start(T, K, s, d), min(T, (s // K + 1) * K) - 1 if d else T - 1)),
+        ("a sliding window of the last K steps: the chunks are fixed blocks [0, K), [K, 2K), ..., so the reach "
+         "starts at the first step of loss_step's chunk, (loss_step // K) * K",
+         lambda T, K, s, d: (max(0, s - K + 1) if d else 0, s)),
+        ("detach=False was treated like detach=True: without detach the gradient flows back through every chunk "
+         "boundary, to step 0",
+         lambda T, K, s, d: ((s // K) * K, s)),
+        ("detach was ignored: h.detach() between chunks stops the gradient at the boundary of loss_step's chunk",
+         lambda T, K, s, d: (0, s)),
+        ("last is before loss_step: the output at step s reads x_s, so x_s gets a gradient",
+         lambda T, K, s, d: (_chunk_start(T, K, s, d), s - 1)),
+        ("first is one step before the chunk: the detached state carries the values of x_(first - 1) but no path "
+         "back to it",
+         lambda T, K, s, d: (max(0, (s // K) * K - 1) if d else 0, s)),
+    ),
+)
+
+ITEMS = (GRU_PARAM_COUNT, LAST_VALID_OUTPUT, PREDICTED_SHAPES, GRU_CLASSIFIER, GRADIENT_REACH)
