@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests"), str(Path(__file__).resolve().parent)]
 
 import security_corpus as sc  # noqa: E402
+from autograder.safety import csv_cell, file_stem  # noqa: E402
 from bench_autograder import _env, make_course  # noqa: E402
 
 OUT = REPO / "benchmarks" / "results" / "security_table.md"
@@ -86,10 +87,10 @@ def run_ours(root, ctx, cases, workers):
     with open(out / "grades.csv") as file:
         rows = {row["student_id"]: row for row in csv.DictReader(file)}
     outcomes = {}
-    for case in cases:
-        text = sc.outcome(rows[case.name], case.flags)
+    for case in cases:  # grades.csv and the file names hold the student id made safe (autograder/safety.py)
+        text = sc.outcome(rows[csv_cell(case.student)], case.flags, case.reviewed)
         leaked = case.evidence and any(case.evidence in (_outputs_text(p) if p.suffix == ".ipynb" else p.read_text())
-                                       for p in out.glob(f"*/{case.name}.*"))
+                                       for p in out.glob(f"*/{file_stem(case.student)}.*"))
         outcomes[case.name] = text + (f" -- ATTACK SUCCEEDED ({case.evidence})" if leaked else "")
     return outcomes, done.stderr.splitlines()[0]
 
@@ -110,9 +111,11 @@ def run_nbgrader_case(template, workdir, case, listener):
     shutil.copytree(template, root, symlinks=True)
     ctx = sc.context(root, REPO, port=listener.port)
     staging = sc.write_submissions(ctx, workdir / f"staging-{case.name}", [case])
-    folder = root / "autograder" / "submitted" / case.name / sc.ASSIGNMENT  # nbgrader's layout
+    folder = root / "autograder" / "submitted" / case.name / sc.ASSIGNMENT  # nbgrader's layout (its own names)
     folder.mkdir(parents=True)
-    shutil.move(staging / case.name / f"{sc.NOTEBOOK}.ipynb", folder / f"{sc.NOTEBOOK}.ipynb")
+    notebook = case.notebook_file or f"{sc.NOTEBOOK}.ipynb"
+    for path in (staging / case.student).iterdir():  # the notebook, under the name nbgrader needs, and its files
+        shutil.move(path, folder / (f"{sc.NOTEBOOK}.ipynb" if path.name == notebook else path.name))
     received_before = len(listener.received)
     try:
         done = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", sc.ASSIGNMENT, f"--student={case.name}"],
