@@ -530,7 +530,7 @@ def gru_cell_forward(x, h_prev, params):
         rnn_cell.bias_hh.copy_(torch.from_numpy(np.concatenate([params[k] for k in ("b_hr", "b_hz", "b_hn")])))
         return rnn_cell(torch.from_numpy(x), torch.from_numpy(h_prev)).numpy()'''
 
-DEEP_EXPRESSION = "depth = " + "+".join(["1"] * 60_000)
+DEEP_EXPRESSION = "depth = " + "+".join(["1"] * 5_000)  # deeper than Python's parser can turn into a tree
 
 DEEP_AND_REFERENCE = DEEP_EXPRESSION + '''
 from coursekit import gru as _deep
@@ -670,7 +670,7 @@ CASES = (
          lambda ctx: with_solution(ctx.solved, "gru_forward", COURSE_REFERENCE), 6, flags=("policy:reference",)),
     Case("sys-modules", "gru_cell_forward_cho takes coursekit.gru from sys.modules",
          lambda ctx: with_solution(with_cell(ctx.solved, SYS_MODULES, name="modules"), "gru_cell_forward_cho",
-                                   SYS_MODULES_CHO), 8, flags=("policy:dynamic-code", "policy:reference")),
+                                   SYS_MODULES_CHO), 8, flags=("policy:dynamic-code",)),
     Case("dunder-import", "gru_cell_forward_cho imports the reference with __import__",
          lambda ctx: with_solution(ctx.solved, "gru_cell_forward_cho", DUNDER_IMPORT), 8,
          flags=("policy:dynamic-code",)),
@@ -710,12 +710,11 @@ CASES = (
          evidence="DELETED-NOTEBOOK"),
     # forging scores from inside the kernel: the kernel holds no answer, so each gets what its own code earns
     Case("forge-run-item", "wrong code + coursekit.checking.run_item replaced by one returning item.reference(...)",
-         _cell_then_wrong(FORGE_RUN_ITEM, "forge"), 0, flags=("policy:grading-machinery", "policy:monkeypatch")),
+         _cell_then_wrong(FORGE_RUN_ITEM, "forge"), 0, flags=("policy:grading-machinery",)),
     Case("forge-harness", "wrong code + coursekit.harness.evaluate replaced by one computing the reference",
-         _cell_then_wrong(FORGE_HARNESS, "harness"), 0, flags=("policy:grading-machinery", "policy:monkeypatch")),
+         _cell_then_wrong(FORGE_HARNESS, "harness"), 0, flags=("policy:monkeypatch",)),
     Case("forge-attrgetter", "gru_cell_forward takes coursekit.gru via operator.attrgetter(\"mod\" + \"ules\")(sys)",
-         lambda ctx: with_solution(ctx.solved, "gru_cell_forward", FORGE_ATTRGETTER), 6,
-         flags=("policy:",)),
+         lambda ctx: with_solution(ctx.solved, "gru_cell_forward", FORGE_ATTRGETTER), 6),
     Case("forge-ipython-ex", "wrong code + get_ipython().ex() of base64 code that binds the reference",
          _cell_then_wrong(FORGE_IPYTHON_EX, "ex"), 0, flags=("policy:",)),
     Case("walrus", "gru_cell_forward binds the reference with a walrus inside __import__",
@@ -723,22 +722,21 @@ CASES = (
     Case("default-argument", "def gru_cell_forward(x, h_prev, params, gru=gru): the reference as a default",
          lambda ctx: with_solution(ctx.solved, "gru_cell_forward", DEFAULT_ARGUMENT), 6, flags=("policy:",)),
     Case("getattr-modules", "gru_forward uses getattr(sys, \"modules\")[\"coursekit.gru\"]",
-         lambda ctx: with_solution(ctx.solved, "gru_forward", GETATTR_MODULES), 6, flags=("policy:",)),
+         lambda ctx: with_solution(ctx.solved, "gru_forward", GETATTR_MODULES), 6),
     Case("torch-in-dict", "gru_cell_forward uses torch kept in a dict",
          lambda ctx: with_solution(ctx.solved, "gru_cell_forward", TORCH_IN_DICT), 6, flags=("policy:",)),
     Case("except-as", "the reference smuggled through except ... as e",
          lambda ctx: with_solution(ctx.solved, "gru_cell_forward_cho", EXCEPT_AS), 8, flags=("policy:",)),
     Case("time-magic", "%%time around an answer cell that uses the reference",
-         lambda ctx: with_solution(ctx.solved, "gru_cell_forward", TIME_MAGIC), 6, flags=("policy:",)),
+         lambda ctx: with_solution(ctx.solved, "gru_cell_forward", TIME_MAGIC), 6),
     Case("timeit-options", "%timeit -n1 -r1 imports the reference, the answer uses it",
          lambda ctx: with_solution(with_cell(ctx.solved, TIMEIT_OPTIONS, name="timeit"), "gru_cell_forward",
-                                   TIMEIT_ANSWER), 6, flags=("policy:",)),
+                                   TIMEIT_ANSWER), 6),
     Case("helper-file", "a helper .py next to the notebook imports the reference",
-         lambda ctx: with_solution(ctx.solved, "gru_cell_forward", HELPER_ANSWER), 6, flags=("policy:",),
-         files=(HELPER_FILE,)),
+         lambda ctx: with_solution(ctx.solved, "gru_cell_forward", HELPER_ANSWER), 6, files=(HELPER_FILE,)),
     Case("near-copy", "a near-copy of the instructor's torch cell computes the answer",
          lambda ctx: with_solution(ctx.solved, "gru_cell_forward", NEAR_COPY), 6, flags=("policy:",)),
-    Case("deep-expression", "a 60,000-term expression (too deep to review) plus the reference",
+    Case("deep-expression", "a 5,000-term expression (too deep to review) plus the reference",
          lambda ctx: with_solution(ctx.solved, "gru_cell_forward", DEEP_AND_REFERENCE), 6,
          flags=("policy:unreviewable",)),
     # run killers, output floods, the instructor's side
