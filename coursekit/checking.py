@@ -38,6 +38,7 @@ class Case:
     # blame: for a probe case (built to isolate one part: zero input, a gate forced shut...), the part that is
     # most likely wrong when this case fails and the probes before it pass
     blame: str = ""
+    shape_probe: bool = False  # the probe isolates a shape property (B = 1, a plain number): blame wrong shapes too
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,7 +225,7 @@ def judge_case(item, case, outcome, index=-1):
     label, error = case.label, outcome.get("error")
     if error:
         kind = "stub" if error.startswith("NotImplementedError") else "error"
-        return Problem(label, f"{item.target} raised {error}", case.blame or None, kind, index=index)
+        return Problem(label, f"{item.target} raised {error}", None, kind, index=index)
     measures = outcome.get("measures") or {}
     if outcome.get("modified_input") or measures.get("tensor_args_changed"):
         return Problem(label, f"{item.target} changed its inputs (values or shapes)", INPUT_CAUSE, "input",
@@ -255,7 +256,9 @@ def judge_case(item, case, outcome, index=-1):
     hint = next((h for w, h in item.entry_hints if w in where), None)
     if hint is None and _float32_close(output, expected):
         hint = PRECISION_CAUSE
-    return Problem(label, problem, hint or case.blame or None, "value", index=index)
+    # a probe's blame explains wrong numbers; a wrong shape or type says nothing about which part is wrong
+    blame = case.blame if ("wrong values" in problem or "nan or inf" in problem or case.shape_probe) else ""
+    return Problem(label, problem, hint or blame or None, "value", index=index)
 
 
 def _float32_close(output, expected):

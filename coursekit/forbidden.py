@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import inspect
 import os
+import sys
 import sysconfig
 import types
 
@@ -37,6 +38,17 @@ def _is_learner_code(code):
     """True for code the learner wrote (a notebook cell, a file of theirs), False for installed libraries."""
     name = code.co_filename
     return not (name.startswith("<frozen") or os.path.realpath(name).startswith(_library_prefixes()))
+
+
+def _is_learner_class(cls):
+    """A class the learner defined (in a notebook, or a file of theirs), not one of a library or of coursekit."""
+    name = getattr(cls, "__module__", "") or ""
+    if name == "__main__":
+        return True
+    if name.startswith(("coursekit", "builtins")):
+        return False
+    path = getattr(sys.modules.get(name), "__file__", None)
+    return bool(path) and not os.path.realpath(path).startswith(_library_prefixes())
 
 
 def _origin(value):
@@ -104,13 +116,12 @@ class _Search:
                         item = item.__func__
                     if inspect.isfunction(item) or isinstance(item, property):
                         self.value(label, item.fget if isinstance(item, property) else item, depth + 1)
-        elif isinstance(value, types.SimpleNamespace) or type(value).__module__ == "__main__":
+        elif isinstance(value, types.SimpleNamespace) or _is_learner_class(type(value)):
             attributes = getattr(value, "__dict__", None)
             if isinstance(attributes, dict):
                 self.value(label, attributes, depth + 1)
-                type_of = type(value)
-                if type_of.__module__ == "__main__":
-                    self.value(label, type_of, depth + 1)
+            if _is_learner_class(type(value)):
+                self.value(label, type(value), depth + 1)
 
     def function(self, fn, depth=0):
         """Everything a function's code can reach: names, closures, defaults, strings, nested code."""

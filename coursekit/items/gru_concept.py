@@ -25,7 +25,7 @@ def _sigmoid_cases(rng, hidden):
              blame="the branch for x >= 0: sigmoid(x) = 1 / (1 + exp(-x))"),
         Case("probe: x < 0 only", (-rng.uniform(0.1, 30, 6),),
              blame="the branch for x < 0: sigmoid(x) = exp(x) / (1 + exp(x)), with exp(x) = exp(-|x|)"),
-        Case("probe: a plain Python float", (float(rng.uniform(-3, 3)),),
+        Case("probe: a plain Python float", (float(rng.uniform(-3, 3)),), shape_probe=True,
              blame="x may be a plain number: work on np.asarray(x) and return a result of the same shape"),
     ]
 

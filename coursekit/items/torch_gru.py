@@ -343,7 +343,7 @@ def _classifier_cases(rng, hidden):
     blames = {"B=1": "with B = 1 the batch dimension must stay: the logits are (1, C); h_n.squeeze() drops every "
                      "dimension of size 1, use h_n[-1] (or output[:, -1])",
               "T=1": "with T = 1 the time dimension must go: read the final state h_n[-1] (B, H), not output"}
-    return [dataclasses.replace(c, blame=blames.get(c.label, "")) for c in cases]
+    return [dataclasses.replace(c, blame=blames.get(c.label, ""), shape_probe=c.label in blames) for c in cases]
 
 
 GRU_CLASSIFIER = Item(

@@ -33,7 +33,7 @@ def norms(model, xs, *, loss="last", read="h", squared=False, reverse=False, ten
     total.backward()
     values = [(h.grad.norm() if h.grad is not None else torch.zeros(())) for h in hs]
     if read == "h+c" and cs:
-        values = [torch.sqrt(v ** 2 + c.grad.norm() ** 2) for v, c in zip(values, cs)]
+        values = [torch.sqrt(v ** 2 + (c.grad.norm() if c.grad is not None else 0) ** 2) for v, c in zip(values, cs)]
     out = torch.stack(values)
     out = out ** 2 if squared else out
     out = out.flip(0) if reverse else out
