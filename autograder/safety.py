@@ -111,7 +111,7 @@ def inert_html(text):
                         strip=True, strip_comments=True)
 
 
-_TAG = re.compile(r"<\s*[A-Za-z!/?]")
+_TAG = re.compile(r"<[A-Za-z!/?]")  # a tag name follows "<" at once ("a < b" is text, in HTML and Markdown)
 _SCRIPT_LINK = re.compile(r"\]\(\s*(?:javascript|vbscript|data)\s*:", re.IGNORECASE)
 
 
