@@ -12,7 +12,8 @@ is one (``--device auto``), else on one CPU thread.
 
 Writes into --out: ``tang_<cell>.npz`` (float16 weights, see coursekit.poetry.save_checkpoint),
 ``tang_training.csv`` (per model and measurement: step, mean training loss since the last measurement, perplexity
-on the training, validation and test poems; the test curve is only drawn, never used to choose anything) and
+on the training, validation and test poems, the mark predictions on the test poems and, every --form-every steps,
+the fraction of generated lines in form; the test curves are only drawn, never used to choose anything) and
 ``tang_results.csv`` (per model: sizes, time, and the measurements of coursekit.verse on the 30 held-out test
 poems), and prints them.
 """
@@ -46,13 +47,14 @@ def main():
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seq-len", type=int, default=64)
     parser.add_argument("--eval-every", type=int, default=50)
+    parser.add_argument("--form-every", type=int, default=200, help="steps between measurements of generated lines")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda")
     parser.add_argument("--out", type=Path, default=ROOT / "coursekit" / "data")
     parser.add_argument("--quick", action="store_true", help="40 steps, small models")
     args = parser.parse_args()
     if args.quick:
-        args.steps, args.gru_hidden, args.eval_every = 40, 32, 20
+        args.steps, args.gru_hidden, args.eval_every, args.form_every = 40, 32, 20, 40
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     if device == "cpu":
         torch.set_num_threads(1)  # small per-step work: one thread is as fast and keeps timings comparable
@@ -65,6 +67,15 @@ def main():
     print(f"vocabulary {len(vocab)}, stream lengths " + ", ".join(f"{k} {len(v)}" for k, v in streams.items())
           + f"; device {device}; about {target} parameters per model")
 
+    def measure(step, model):
+        """Memory on the held-out poems during training (seeded generators: the training is not disturbed)."""
+        marks = verse.punctuation_prediction(poetry.stream_logits(model, streams["test"], device=device),
+                                             streams["test"], vocab.punctuation_ids)
+        row = {key: marks[key] for key in ("mark_recall", "false_marks", "which_mark")}
+        if step % args.form_every == 0 or step == args.steps:
+            row["sampled_line_width_fraction"], _ = verse.sampled_line_widths(model, vocab, split.test, device=device)
+        return row
+
     results, curve_rows, start = [], [], time.perf_counter()
     for cell in CELLS:
         hidden = poetry.hidden_size_for(cell, target, len(vocab), args.embed)
@@ -73,14 +84,15 @@ def main():
         run = poetry.train_language_model(
             model, streams["train"], steps=args.steps, valid_stream=streams["valid"], batch_size=args.batch,
             seq_len=args.seq_len, lr=args.lr, seed=args.seed, eval_every=args.eval_every, keep_best=False,
-            extra_streams={"train": streams["train"], "test": streams["test"]}, device=device)
+            extra_streams={"train": streams["train"], "test": streams["test"]}, on_eval=measure, device=device)
         previous = 0
         for k, (step, valid) in enumerate(zip(run.eval_steps, run.valid_perplexity)):
             curve_rows.append({"cell": cell, "step": step,
                                "train_loss": f"{np.mean(run.train_loss[previous:step]):.5f}",
                                "train_perplexity": f"{run.extra_perplexity['train'][k]:.4f}",
                                "valid_perplexity": f"{valid:.4f}",
-                               "test_perplexity": f"{run.extra_perplexity['test'][k]:.4f}"})
+                               "test_perplexity": f"{run.extra_perplexity['test'][k]:.4f}",
+                               **{key: f"{value:.4f}" for key, value in run.eval_metrics[k].items()}})
             previous = step
         path = args.out / f"tang_{cell}.npz"
         poetry.save_checkpoint(path, model, vocab, steps=args.steps, seed=args.seed)
@@ -101,11 +113,12 @@ def main():
             "which_mark": f"{marks['which_mark']:.4f}", "sampled_line_width_fraction": f"{width_fraction:.4f}"})
         print(", ".join(f"{k} {v}" for k, v in results[-1].items()), flush=True)
 
-    curve_columns = ("cell", "step", "train_loss", "train_perplexity", "valid_perplexity", "test_perplexity")
+    curve_columns = ("cell", "step", "train_loss", "train_perplexity", "valid_perplexity", "test_perplexity",
+                     "mark_recall", "false_marks", "which_mark", "sampled_line_width_fraction")
     for name, rows, columns in (("tang_training.csv", curve_rows, curve_columns),
                                 ("tang_results.csv", results, RESULT_COLUMNS)):
         with open(args.out / name, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer = csv.DictWriter(handle, fieldnames=columns, restval="")
             writer.writeheader()
             writer.writerows(rows)
     sizes = sum((args.out / f"tang_{cell}.npz").stat().st_size for cell in CELLS)

@@ -192,11 +192,12 @@ class TrainingRun:
     best_valid_perplexity: float
     seconds: float
     extra_perplexity: dict = dataclasses.field(default_factory=dict)
+    eval_metrics: list = dataclasses.field(default_factory=list)
 
 
 def train_language_model(model, train_stream, *, steps, valid_stream=None, batch_size=32, seq_len=64, lr=3e-3,
-                         clip=1.0, seed=0, eval_every=100, keep_best=True, extra_streams=None, device="cpu",
-                         progress=None):
+                         clip=1.0, seed=0, eval_every=100, keep_best=True, extra_streams=None, on_eval=None,
+                         device="cpu", progress=None):
     """Train ``model`` (a CharLM) with Adam on ``train_stream`` for ``steps`` chunks.
 
     Truncated BPTT: the stream is read in chunks of ``seq_len`` steps; the state at the end of a chunk starts the
@@ -206,7 +207,9 @@ def train_language_model(model, train_stream, *, steps, valid_stream=None, batch
     measured every ``eval_every`` steps and, with ``keep_best``, the weights of the best measurement are restored at
     the end (keep_best=False keeps the last weights: every model gets exactly the same budget).
     ``progress(step, loss, valid)`` is called at each measurement (e.g. to print). ``extra_streams`` ({name:
-    stream}) are measured at the same steps, for the curves only (never to choose weights).
+    stream}) are measured at the same steps, for the curves only (never to choose weights), and so is
+    ``on_eval(step, model)``, whose dict of numbers goes into ``run.eval_metrics`` (it must leave the global random
+    state alone, so that measuring does not change the training).
     """
     import torch
     import torch.nn.functional as F
@@ -238,6 +241,8 @@ def train_language_model(model, train_stream, *, steps, valid_stream=None, batch
                 run.valid_perplexity.append(valid)
                 for name, extra in (extra_streams or {}).items():
                     run.extra_perplexity.setdefault(name, []).append(stream_perplexity(model, extra, device=device))
+                if on_eval is not None:
+                    run.eval_metrics.append(on_eval(step, model))
                 if valid < run.best_valid_perplexity:
                     run.best_step, run.best_valid_perplexity = step, valid
                     if keep_best:
@@ -316,19 +321,21 @@ def _feed(model, token, state, device):
     return logits[0, 0].detach().double().cpu(), state
 
 
-def _choose(logits, banned, temperature, seed):
+def _choose(logits, banned, temperature, seed, sampler=None):
     """Greedy (temperature None) or sampled next token, never one of ``banned``."""
     logits = logits.clone()
     logits[list(map(int, banned))] = -math.inf
     if temperature is None:
         return int(logits.argmax())
-    return int(sample_next(logits[None], temperature, seed)[0])
+    return int((sampler or sample_next)(logits[None], temperature, seed)[0])
 
 
-def generate(model, vocab, prompt="", *, max_chars=64, temperature=0.8, seed=0, stop_at_eos=True, device="cpu"):
+def generate(model, vocab, prompt="", *, max_chars=64, temperature=0.8, seed=0, stop_at_eos=True, sampler=None,
+             device="cpu"):
     """Continue ``<eos>`` + ``prompt`` with sampled characters until ``<eos>`` or ``max_chars``; returns only the
     generated text. ``<unk>`` is never drawn, nor ``<eos>`` with stop_at_eos=False (then exactly ``max_chars``
-    characters come out); step k is drawn with :func:`step_seed` (seed, k)."""
+    characters come out); step k is drawn with :func:`step_seed` (seed, k) by ``sampler`` (default
+    :func:`sample_next`; notebook 08 passes the learner's)."""
     import torch
 
     model.eval()
@@ -338,7 +345,8 @@ def generate(model, vocab, prompt="", *, max_chars=64, temperature=0.8, seed=0, 
             logits, state = _feed(model, token, state, device)
         out = []
         for k in range(max_chars):
-            token = _choose(logits, [UNK_ID] if stop_at_eos else [UNK_ID, EOS_ID], temperature, step_seed(seed, k))
+            token = _choose(logits, [UNK_ID] if stop_at_eos else [UNK_ID, EOS_ID], temperature, step_seed(seed, k),
+                            sampler)
             if token == EOS_ID:
                 break
             out.append(token)

@@ -126,3 +126,12 @@ def shipped_file(name):
     if not resource.is_file():
         raise FileNotFoundError(f"coursekit/data/{name} is missing; python benchmarks/train_tang_models.py writes it")
     return resource
+
+
+def read_shipped_csv(name):
+    """A CSV file shipped in coursekit/data as {column: 1D array}: "cell" as str, the rest as float64."""
+    import csv
+
+    with shipped_file(name).open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return {key: np.array([row[key] for row in rows], dtype=str if key == "cell" else np.float64) for key in rows[0]}

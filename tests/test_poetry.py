@@ -306,3 +306,25 @@ def test_shipped_checkpoints_are_small_and_match_their_results():
     assert total < 5e6
     sizes = [int(results[c]["parameters"]) for c in poetry.CELLS]
     assert max(sizes) / min(sizes) < 1.01  # about equal parameter counts
+
+
+def test_gate_figures_draw_without_or_with_a_cjk_font():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from coursekit import poetry_viz
+
+    model, vocab = trained_tiny_gru()
+    text = "床前明月光，疑是地上霜。"
+    gates = verse.gru_gates(model, vocab.encode(text))
+    fig = poetry_viz.plot_gates_over_poem(gates, text, marked={"line start": 3})
+    labels = [t.get_text() for t in fig.axes[1].get_xticklabels()]
+    assert labels == (list(text) if poetry_viz.cjk_font_available() else [str(t) for t in range(len(text))])
+    fig2 = poetry_viz.plot_unit_traces(gates, text, [("z", "z", 0), ("r", "r", 5)])
+    plt.close(fig)
+    plt.close(fig2)
+    assert poetry_viz.character_legend("床前明", per_line=2) == "0:床 1:前\n2:明"
+    with pytest.raises(ValueError, match="characters"):
+        poetry_viz.plot_gates_over_poem(gates, text[:-1])
