@@ -269,8 +269,11 @@ def _float32_close(output, expected):
         out, exp = np.asarray(output, dtype=np.float64), np.asarray(expected)
     except (TypeError, ValueError):
         return False
-    return (exp.dtype == np.float64 and out.shape == exp.shape and np.all(np.isfinite(out))
-            and bool(np.allclose(out, exp, rtol=2e-6, atol=1e-7)))
+    if not (exp.dtype == np.float64 and out.shape == exp.shape and np.all(np.isfinite(out))):
+        return False
+    relative = np.abs(out - exp) / np.maximum(np.abs(exp), 1e-30)
+    # float32 rounding touches (nearly) every entry; a clipped or special-cased formula only some
+    return bool(np.allclose(out, exp, rtol=2e-6, atol=1e-7) and np.mean(relative > 1e-13) >= 0.5)
 
 
 def problems_of(item, cases, outcomes):

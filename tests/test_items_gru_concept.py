@@ -221,8 +221,10 @@ def test_sigmoid_that_is_right_only_for_arrays_fails_the_public_scalar_case(expe
     def sigmoid_1d_only(x):
         return np.array([1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v)) for v in x])
 
-    assert "plain number" in expect_failure(SIGMOID, sigmoid_1d_only)
-    assert "plain number" in expect_failure(SIGMOID, sigmoid_1d_only, hidden=True)
+    cases = checking.cases_for(SIGMOID, checking.PUBLIC_SEED, hidden=False)
+    problems = checking.problems_of(SIGMOID, cases, checking.call_learner(SIGMOID, sigmoid_1d_only, cases))
+    assert any(p and p.label == "scalar" and "raised TypeError" in p.what for p in problems)
+    expect_failure(SIGMOID, sigmoid_1d_only, hidden=True)
 
 
 def test_seed_convention_is_named_in_the_update_diagnosis(expect_failure):

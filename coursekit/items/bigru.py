@@ -92,9 +92,6 @@ def _bigru_cases(rng, hidden):
     T, B, I, H = 4, 2, 3, 3
     xs = rng.standard_normal((T, B, I))
     cases += [
-        Case("probe: T=1", (xs[:1], gru_params(rng, I, H), gru_params(rng, I, H)),
-             blame="one step: both directions read xs[0] from a zero state, outputs[0] = [forward | backward] "
-                   "and h_n = [forward, backward]"),
         Case("probe: backward direction frozen (its z = 1: its states stay 0)",
              (xs, gru_params(rng, I, H), _frozen(gru_params(rng, I, H))),
              blame="the forward direction: outputs[..., :H] are the states of a GRU over xs from h0 = 0 with "
@@ -103,6 +100,9 @@ def _bigru_cases(rng, hidden):
              (xs, _frozen(gru_params(rng, I, H)), gru_params(rng, I, H)),
              blame="the backward direction: a GRU with params_bwd reads xs[::-1]; flip its states back so that "
                    "outputs[t, :, H:] belongs to step t, and h_n[1] is its state after it reads xs[0]"),
+        Case("probe: T=1", (xs[:1], gru_params(rng, I, H), gru_params(rng, I, H)),
+             blame="one step: both directions read xs[0] from a zero state, outputs[0] = [forward | backward] "
+                   "and h_n = [forward, backward]"),
     ]
     return cases
 

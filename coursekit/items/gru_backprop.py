@@ -83,6 +83,17 @@ CELL_PROBES = (  # label, z forced, r forced, blame
 
 # Where a wrong gradient shows up, what it usually means (used when no listed mistake explains the output).
 ENTRY_HINTS = (
+    ("output[2]['W_iz']", "dW_iz = da_z.T @ x with da_z = dh_next * (h_prev - n) * z * (1 - z): the update gate's "
+                          "path"),
+    ("output[2]['W_hz']", "dW_hz = da_z.T @ h_prev with da_z = dh_next * (h_prev - n) * z * (1 - z): the update "
+                          "gate's path"),
+    ("output[2]['b_iz']", "db_iz = da_z.sum(axis=0), da_z = dh_next * (h_prev - n) * z * (1 - z): the update gate's "
+                          "path"),
+    ("output[2]['W_ir']", "dW_ir = da_r.T @ x with da_r = da_n * gh_n * r * (1 - r): the reset gate's path"),
+    ("output[2]['W_hr']", "dW_hr = da_r.T @ h_prev with da_r = da_n * gh_n * r * (1 - r): the reset gate's path"),
+    ("output[2]['b_ir']", "db_ir = da_r.sum(axis=0), da_r = da_n * gh_n * r * (1 - r): the reset gate's path"),
+    ("output[2]['W_in']", "dW_in = da_n.T @ x with da_n = dh_next * (1 - z) * (1 - n**2): the candidate's path"),
+    ("output[2]['b_in']", "db_in = da_n.sum(axis=0), da_n = dh_next * (1 - z) * (1 - n**2): the candidate's path"),
     ("output[2]['b_hn']", "db_hn is (da_n * r).sum(axis=0): b_hn sits inside r * (W_hn h_prev + b_hn), unlike b_in"),
     ("output[2]['W_hn']", "dW_hn is (da_n * r).T @ h_prev: W_hn h_prev is multiplied by r"),
     ("output[2]['b_hr']", "db_hr = db_ir = da_r.sum(axis=0): both biases enter r's pre-activation the same way"),

@@ -109,8 +109,8 @@ def _scan_cases(rng, hidden):
     cases += [
         Case("probe: a = 0 (every step forgets)", (np.zeros((T, *shape)), b, h0),
              blame="with a_t = 0, h_t = b_t: B starts as b, and the combine adds B_t, B_t = A_t * B_{t-k} + B_t"),
-        Case("probe: a = 1, b = 0 (nothing changes)", (np.ones((T, *shape)), np.zeros((T, *shape)), h0),
-             blame="h0: with a = 1 and b = 0 every state is h0; fold it into step 0, B_0 = a_0 * h0 + b_0"),
+        Case("probe: T=1, a = 1, b = 0 (no pass runs)", (np.ones((1, *shape)), np.zeros((1, *shape)), h0),
+             blame="h0: with a = 1 and b = 0 the state stays h0; fold it into step 0, B_0 = a_0 * h0 + b_0"),
         Case("probe: a = 1 (a running sum)", (np.ones((T, *shape)), b, h0),
              blame="the passes: with a = 1, h_t = h0 + b_0 + ... + b_t; strides k = 1, 2, 4, ... while k < T, "
                    "each pass adding B_{t-k} into B_t for t >= k"),
@@ -204,6 +204,20 @@ def _mingru_cases(rng, hidden):
              case("float32", 12, 2, 3, 4, dtype=np.float32, **F32)]
     if hidden:
         cases += [case("T=50, B=4, I=2, H=3", 50, 4, 2, 3)]
+    T, B, I, H = 6, 2, 3, 3
+    xs, h0 = rng.standard_normal((T, B, I)), rng.standard_normal((B, H))
+
+    def gate(z):  # the gate forced open (z = 1) or shut (z = 0): W_z = 0, b_z = +-60
+        p = mingru.init_params(I, H, rng=rng)
+        return {**p, "W_z": np.zeros_like(p["W_z"]), "b_z": np.full_like(p["b_z"], 60.0 if z else -60.0)}
+    cases += [
+        Case("probe: z forced to 0 (the state stays h0)", (xs, h0, gate(0)),
+             blame="a_t = 1 - z_t multiplies h_{t-1}: with z = 0 every state is h0"),
+        Case("probe: z forced to 1 (the state is the candidate)", (xs, h0, gate(1)),
+             blame="the candidate h~_t = x_t W_h^T + b_h (no tanh): with z = 1, h_t = h~_t"),
+        Case("probe: every part", (xs, h0, mingru.init_params(I, H, rng=rng)),
+             blame="the gate z_t = sigmoid(x_t W_z^T + b_z), and b_t = z_t * h~_t"),
+    ]
     return cases
 
 
