@@ -209,14 +209,67 @@ def python_of(source):
         return source
 
 
+def too_deep(source):
+    """True when Python itself cannot compile the cell (nested too deep): IPython's kernel stops answering on such
+    code, so the grader reports the error instead of sending it."""
+    try:
+        compile(python_of(source), "<cell>", "exec", flags=ast.PyCF_ONLY_AST)
+        return False
+    except (RecursionError, MemoryError):
+        return True
+    except (SyntaxError, ValueError):
+        return False
+
+
+TOO_DEEP = "RecursionError: the code is nested too deeply for Python to compile (it was not run)"
+
+
+def _top_level_chunks(code):
+    """``code`` cut before each line that starts a top-level statement, found with the tokenizer (which, unlike
+    the parser, has no depth limit); the code whole if it does not tokenize."""
+    import io
+    import tokenize
+
+    starts, depth, at_start, decorated = [], 0, True, False
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type in (tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER):
+                continue
+            if token.type == tokenize.INDENT:
+                depth += 1
+                continue
+            if token.type == tokenize.DEDENT:
+                depth -= 1
+                at_start = depth == 0
+                continue
+            if token.type == tokenize.NEWLINE:
+                at_start = depth == 0
+                continue
+            if at_start and depth == 0:  # the first token of a top-level statement
+                if not decorated:
+                    starts.append(token.start[0])
+                decorated = token.type == tokenize.OP and token.string == "@"
+            at_start = False
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return (code,)
+    starts = starts or [1]
+    starts[0] = 1
+    lines = code.splitlines()
+    bounds = sorted(set(starts)) + [len(lines) + 1]
+    return tuple(chunk for chunk in ("\n".join(lines[a - 1:b - 1]) for a, b in zip(bounds, bounds[1:]))
+                 if chunk.strip())
+
+
 def statements(source):
     """The top-level statements of a cell as separate pieces of code (decorators kept with their function;
-    statements that share a line stay together). A cell that does not parse, or is too deep to parse, is one
-    piece: the kernel reports its error."""
+    statements that share a line stay together). A cell that does not parse is one piece (the kernel reports its
+    error); one too deep to parse is cut with the tokenizer, so that only its deep statement fails."""
     code = python_of(source)
     try:
         tree = ast.parse(code)
-    except (SyntaxError, RecursionError, MemoryError, ValueError):
+    except (RecursionError, MemoryError):
+        return _top_level_chunks(code)
+    except (SyntaxError, ValueError):
         return (code,) if code.strip() else ()
     lines = code.splitlines()
     pieces, last_end = [], 0

@@ -11,6 +11,7 @@ import dataclasses
 import nbformat
 
 from autograder.assignment import cell_kind, grade_id
+from autograder.cleanroom import TOO_DEEP, too_deep
 from autograder.outcomes import CellError, Flag
 
 
@@ -33,6 +34,10 @@ def run_cells(notebook, session, titles):
     errors, flags = [], []
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code" or cell_kind(cell) == "test":
+            continue
+        if too_deep(cell.source):  # the kernel would stop answering: report Python's error instead
+            cell.outputs = [nbformat.v4.new_output("error", ename="RecursionError", evalue=TOO_DEEP, traceback=[])]
+            errors.append(CellError(titles.get(index, cell_label(cell, index)), TOO_DEEP))
             continue
         run = session.run(cell.source)
         if run is None:

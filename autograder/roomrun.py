@@ -11,7 +11,7 @@ import base64
 import dataclasses
 
 from autograder.checkdata import RESULT_MIME
-from autograder.cleanroom import CheckPoint, RoomCell, Unavailable
+from autograder.cleanroom import TOO_DEEP, CheckPoint, RoomCell, Unavailable, too_deep
 from autograder.judging import judge_result
 from autograder.outcomes import CellError, Flag, ItemResult
 from coursekit.checking import request
@@ -81,11 +81,17 @@ def run_room(room, cells, items, session, *, cases_of, config):
 
 def _run_statement(cell, code, session, unavailable, failed_cells, outcome):
     """Run one statement of ``cell``; False when nothing runs any more (the session gave up)."""
-    run = session.run(code)
+    if too_deep(code):
+        run = None
+        problem = TOO_DEEP
+    else:
+        run = session.run(code)
+        if run is None:
+            return False
+        problem = None
     if run is None:
-        return False
-    problem = None
-    if run.status == "error":
+        pass
+    elif run.status == "error":
         ename, evalue = run.error
         unavailable.note_failed_import(code, evalue)
         problem = unavailable.explain(f"{ename}: {evalue}")
