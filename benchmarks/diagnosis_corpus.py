@@ -8,6 +8,9 @@ For every implementation, the public and the hidden check run in this process (a
 - right answers refused by either check (target 0);
 - the longest failure message, in lines.
 
+The held-out entries (tests/learner_corpus/held_out.py) were written after the checks and not used to tune them;
+their naming rate is reported on its own.
+
     python benchmarks/diagnosis_corpus.py            # the table, per notebook and in total
     python benchmarks/diagnosis_corpus.py --misses   # also every wrong answer whose cause was not named
 """
@@ -49,6 +52,9 @@ def measure():
         row["wrong passing both"] += public is None and hidden is None
         named = public is not None and entry.cause in public
         row["wrong named"] += named
+        if entry.held_out:
+            rows["(held out)"]["wrong"] += 1
+            rows["(held out)"]["wrong named"] += named
         if not named:
             misses.append((entry, public))
     return rows, misses, longest
@@ -62,12 +68,14 @@ def main():
     columns = ("wrong", "wrong named", "wrong passing both", "public pass, hidden fail", "right", "right refused")
     print(f"{'notebook':<24}" + "".join(f"{c:>26}" for c in columns))
     total = collections.Counter()
-    for assignment in sorted(rows):
+    for assignment in sorted(a for a in rows if a != "(held out)"):
         total.update(rows[assignment])
         print(f"{assignment:<24}" + "".join(f"{rows[assignment][c]:>26}" for c in columns))
     print(f"{'total':<24}" + "".join(f"{total[c]:>26}" for c in columns))
+    held = rows["(held out)"]
     print(f"wrong answers named by their likely cause: {total['wrong named']}/{total['wrong']} = "
-          f"{total['wrong named'] / max(total['wrong'], 1):.1%}; longest failure message: {longest} lines")
+          f"{total['wrong named'] / max(total['wrong'], 1):.1%} (of them held out, written after the checks: "
+          f"{held['wrong named']}/{held['wrong']}); longest failure message: {longest} lines")
     if args.misses:
         for entry, message in misses:
             print(f"\n{entry.item} / {entry.label}: expected {entry.cause!r}\n{message}")
