@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import nbformat
-import numpy as np
 
 import coursekit.items
 from coursekit.checking import Case, Item
