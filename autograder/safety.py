@@ -26,7 +26,9 @@ def _valid_unicode(text):
     """``text`` as a str whose every character encodes in UTF-8 (lone surrogates become U+FFFD)."""
     if not isinstance(text, str):
         text = str(text)
-    return text.encode("utf-8", "replace").decode("utf-8", "replace") if _has_surrogates(text) else text
+    if not _has_surrogates(text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")  # a lone surrogate -> U+FFFD
 
 
 def _has_surrogates(text):
