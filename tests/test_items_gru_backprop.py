@@ -344,7 +344,8 @@ def test_given_forward_cells_build_the_graders_caches(version):
 
 @pytest.mark.parametrize("hidden", [False, True])
 def test_the_notebooks_model_answers_pass(hidden):
-    namespace = notebook_namespace(NOTEBOOKS["solution"], GIVEN_FORWARD_CELLS + ("gru-cell-backward", "gru-backward"))
+    namespace = notebook_namespace(NOTEBOOKS["solution"], GIVEN_FORWARD_CELLS + ("candidate-backward", "gru-cell-backward",
+                                                                         "gru-backward"))
     check(CELL, namespace["gru_cell_backward"], hidden=hidden, quiet=True)
     check(SEQ, namespace["gru_backward"], hidden=hidden, quiet=True)
 
