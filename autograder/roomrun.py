@@ -10,7 +10,7 @@ import ast
 import base64
 import dataclasses
 
-from autograder.checkdata import RESULT_MIME
+from autograder.checkdata import RESULT_MIME, decode_payloads, read_packed
 from autograder.cleanroom import TOO_DEEP, CheckPoint, RoomCell, Unavailable, too_deep
 from autograder.judging import judge_result
 from autograder.outcomes import CellError, Flag, ItemResult
@@ -73,34 +73,73 @@ def run_room(room, cells, items, session, *, cases_of, config):
                                                              cases_of(step.grade_id), config, unavailable, cells,
                                                              failed_cells, outcome.flags)
             continue
-        for code in step.statements:
-            if not _run_statement(step, code, session, unavailable, failed_cells, outcome):
-                break
+        if not _run_cell(step, session, unavailable, failed_cells, outcome, config):
+            break
     return outcome
 
 
-def _run_statement(cell, code, session, unavailable, failed_cells, outcome):
-    """Run one statement of ``cell``; False when nothing runs any more (the session gave up)."""
-    if too_deep(code):
-        run = None
-        problem = TOO_DEEP
-    else:
-        run = session.run(code)
-        if run is None:
-            return False
-        problem = None
+def cell_code(statements):
+    """The one line that runs a cell's statements in the room, each on its own (coursekit.harness.run_statements)."""
+    return (f"__import__('coursekit.harness').harness.run_statements(get_ipython(), {tuple(statements)!r}, "
+            f"{RESULT_MIME!r})")
+
+
+def _run_cell(cell, session, unavailable, failed_cells, outcome, config):
+    """Run ``cell`` in one round trip; after a kill (the kernel ignored the interrupt, or died), again statement by
+    statement in the new kernel, so that only the statement that caused it is lost. False when nothing runs any
+    more (the session gave up)."""
+    runnable = [code for code in cell.statements if not too_deep(code)]
+    if len(runnable) < len(cell.statements):
+        _note(cell, TOO_DEEP, failed_cells, outcome)
+    if not runnable:
+        return True
+    run = session.run(cell_code(runnable))
     if run is None:
-        pass
-    elif run.status == "error":
+        return False
+    if run.status in ("ok", "error") and len(run.results) == 1:
+        try:
+            failed = read_packed(decode_payloads(run.results, config.max_result_bytes)[0])["failed"]
+            for index, ename, evalue in failed:
+                unavailable.note_failed_import(runnable[int(index)], str(evalue))
+                _note(cell, unavailable.explain(f"{ename}: {evalue}"), failed_cells, outcome)
+            return True
+        except Exception:  # what the room said about its statements is unreadable: say so, go on
+            _note(cell, "the clean room's report on this cell could not be read", failed_cells, outcome)
+            return True
+    if run.status == "timeout" and run.kernel_alive:  # interrupted, the rest of the cell ran
+        outcome.flags.append(Flag.of(Flag.TIMEOUT, cell.label))
+        _note(cell, run.detail, failed_cells, outcome)
+        return True
+    if run.kernel_alive:
+        _note(cell, "the clean room's report on this cell is missing", failed_cells, outcome)
+        return True
+    for code in runnable:  # killed or died: the new kernel runs the cell one statement at a time
+        if not _run_statement(cell, code, session, unavailable, failed_cells, outcome):
+            return False
+    return True
+
+
+def _note(cell, problem, failed_cells, outcome):
+    """Record the first problem of a learner's cell (for messages and the cell-error list)."""
+    if problem and cell.learner and cell.label not in failed_cells:
+        failed_cells[cell.label] = (cell.title, problem)
+        outcome.cell_errors.append(CellError(f"{cell.title} (clean room)", problem))
+
+
+def _run_statement(cell, code, session, unavailable, failed_cells, outcome):
+    """Run one statement of ``cell`` on its own; False when nothing runs any more (the session gave up)."""
+    run = session.run(code)
+    if run is None:
+        return False
+    problem = None
+    if run.status == "error":
         ename, evalue = run.error
         unavailable.note_failed_import(code, evalue)
         problem = unavailable.explain(f"{ename}: {evalue}")
     elif run.status in ("timeout", "died"):
         outcome.flags.append(Flag.of(Flag.TIMEOUT if run.status == "timeout" else Flag.CRASH, cell.label))
         problem = run.detail
-    if problem and cell.learner and cell.label not in failed_cells:
-        failed_cells[cell.label] = (cell.title, problem)
-        outcome.cell_errors.append(CellError(f"{cell.title} (clean room)", problem))
+    _note(cell, problem, failed_cells, outcome)
     return True
 
 

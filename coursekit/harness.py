@@ -565,3 +565,21 @@ def evaluate_and_publish(namespace, payload, mime):
     except Exception as exc:  # a broken namespace (e.g. a learner's object that fails to compare) is a message
         result = {"missing": False, "outcomes": (), "crash": f"{type(exc).__name__}: {exc}"}
     publish_display_data({mime: base64.b64encode(pack(result)).decode("ascii")})
+
+
+def run_statements(shell, statements, mime):
+    """Run a cell's top-level ``statements`` one after another in the IPython ``shell``, going on after a failing
+    one (so that a failing ``import torch`` costs only what needs torch), and publish which failed as display data
+    of type ``mime``: ``{"failed": ((index, error name, message), ...)}``. One round trip per cell instead of one
+    per statement; an interrupt (the grader's timeout) stops only the statement it hits."""
+    import base64
+
+    from IPython.display import publish_display_data
+
+    failed = []
+    for index, code in enumerate(statements):
+        result = shell.run_cell(code, store_history=False)
+        error = result.error_before_exec or result.error_in_exec
+        if error is not None:
+            failed.append((index, type(error).__name__, str(error)[:2000]))
+    publish_display_data({mime: base64.b64encode(pack({"failed": tuple(failed)})).decode("ascii")})
