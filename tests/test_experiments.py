@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from coursekit import data
+from coursekit.ablation import VARIANTS
 from coursekit.experiments import TEST_SEED, adding_test_set, train_on_adding
 from coursekit.tasks import adding_problem
 
@@ -49,6 +50,31 @@ def test_the_shipped_sweep_has_every_model_length_and_seed():
     assert len(combos) == len(sweep["cell"]) == 3 * len(lengths) * len(seeds)  # complete, no duplicates
     assert len(lengths) >= 4 and len(seeds) >= 2
     assert np.all(np.isfinite(sweep["test_mse"])) and np.all(sweep["test_mse"] > 0)
+
+
+def test_the_shipped_gate_ablation_is_complete_and_its_full_gru_is_the_sweeps():
+    ablation = data.load_gate_ablation()
+    assert set(ablation["cell"]) == set(VARIANTS)
+    combos = set(zip(ablation["cell"], ablation["T"], ablation["seed"]))
+    lengths, seeds = set(ablation["T"]), set(ablation["seed"])
+    assert len(combos) == len(ablation["cell"]) == len(VARIANTS) * len(lengths) * len(seeds)
+    assert len(lengths) >= 3 and len(seeds) >= 2
+    assert np.all(np.isfinite(ablation["test_mse"])) and np.all(ablation["test_mse"] > 0)
+    # Same protocol and seeds as the sweep: the ablation's full GRU repeats the sweep's GRU runs (up to rounding).
+    sweep = data.load_adding_sweep()
+    sweep_gru = {(T, seed): mse for cell, T, seed, mse in zip(sweep["cell"], sweep["T"], sweep["seed"],
+                                                               sweep["test_mse"]) if cell == "gru"}
+    shared = 0
+    for cell, T, seed, mse in zip(ablation["cell"], ablation["T"], ablation["seed"], ablation["test_mse"]):
+        if cell == "gru" and (T, seed) in sweep_gru:
+            assert mse == pytest.approx(sweep_gru[T, seed], rel=1e-2), (T, seed)
+            shared += 1
+    assert shared >= 6
+
+
+def test_a_gru_variant_trains_on_the_adding_problem():
+    run = train_on_adding("gru_reset_only", 6, steps=3, seed=0, hidden_size=4, batch=8, test_size=20)
+    assert run["cell"] == "gru_reset_only" and len(run["losses"]) == 3 and np.isfinite(run["test_mse"])
 
 
 def test_a_missing_file_is_named():
