@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from autograder.editions import release_editions
+
 STUBS = ("raise NotImplementedError()", "YOUR ANSWER HERE")  # autograder/nbgrader_config.py's ClearSolutions
 
 
@@ -113,4 +115,5 @@ def release(root, names=None, force=False):
         if completed.returncode != 0:
             raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{completed.stderr[-3000:]}")
         done.append(root / "course" / name)
+    done += release_editions(root, names, force=force)  # solutions-zh/, course-zh/ (autograder/editions.py)
     return done

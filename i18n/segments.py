@@ -169,10 +169,12 @@ def _body_column(comment: str) -> int:
 
 
 def _comment_units(source: str, offsets: list[int]) -> list[Unit]:
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(_masked(source)).readline))
+    tokens = []
+    try:  # the comments before a point Python cannot read (an unclosed bracket) still count
+        for token in tokenize.generate_tokens(io.StringIO(_masked(source)).readline):
+            tokens.append(token)
     except (tokenize.TokenError, SyntaxError, IndentationError):
-        return []
+        pass
     lines = source.splitlines(keepends=True)
     units, block = [], []  # block: consecutive full-line comments at one column: [(row, col, token text)]
 
