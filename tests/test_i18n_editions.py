@@ -1,0 +1,90 @@
+"""The Chinese edition works like the English one: its instructor notebooks run top to bottom with the solutions,
+and ``python -m autograder grade`` gives a Chinese hand-in the score of the same answers handed in in English."""
+
+import csv
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from i18n import catalogs, editions
+
+ROOT = Path(__file__).resolve().parents[1]
+LANGUAGE = "zh_CN"
+TRANSLATED = editions.translated_assignments(ROOT, LANGUAGE)
+BIN = str(Path(sys.executable).parent)
+MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+
+
+def nbgrader_meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_autograded_test(cell):
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+
+
+def model_answers(student_path, instructor_path):
+    """The student notebook with every answer cell filled in from the instructor notebook, as a learner who
+    wrote the model answers would hand it in (nbgrader's markers removed)."""
+    student = nbformat.read(student_path, as_version=4)
+    answers = {c.get("id"): c.source for c in nbformat.read(instructor_path, as_version=4).cells}
+    for cell in student.cells:
+        if nbgrader_meta(cell).get("solution"):
+            cell.source = "\n".join(line for line in answers[cell.get("id")].splitlines() if not MARKERS.match(line))
+    return student
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", TRANSLATED)
+def test_the_chinese_instructor_notebook_executes_and_passes_its_checks(assignment, monkeypatch):
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("PATH", BIN + os.pathsep + os.environ.get("PATH", ""))
+    path = editions.instructor_dir(ROOT, LANGUAGE) / assignment / catalogs.english_notebook(ROOT, assignment).name
+    notebook = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    print(f"{path.relative_to(ROOT)} executed in {time.perf_counter() - start:.1f} s")
+    tests = [cell for cell in notebook.cells if is_autograded_test(cell)]
+    assert tests
+    for cell in tests:
+        text = "".join(out.get("text", "") for out in cell.outputs if out.output_type == "stream")
+        assert "hidden check passed" in text, f"{cell.id} printed {text!r}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", TRANSLATED)
+def test_a_chinese_hand_in_scores_like_the_same_answers_in_english(assignment, tmp_path):
+    name = catalogs.english_notebook(ROOT, assignment).name
+    hand_ins = tmp_path / "hand-ins"
+    for student, course, solutions in (("en_learner", ROOT / "course", ROOT / "solutions"),
+                                       ("zh_learner", editions.student_dir(ROOT, LANGUAGE),
+                                        editions.instructor_dir(ROOT, LANGUAGE))):
+        (hand_ins / student).mkdir(parents=True)
+        nbformat.write(model_answers(course / assignment / name, solutions / assignment / name),
+                       hand_ins / student / name)
+    out = tmp_path / "out"
+    completed = subprocess.run([sys.executable, "-m", "autograder", "grade", assignment, str(hand_ins),
+                                "--out", str(out), "--workers", "1", "--quiet"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=600,
+                               env={**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")})
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    with open(out / "grades.csv", newline="") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    en, zh = rows["en_learner"], rows["zh_learner"]
+    print("en:", en["score"], en["max_score"], en["status"], en["flags"])
+    print("zh:", zh["score"], zh["max_score"], zh["status"], zh["flags"])
+    assert float(en["score"]) == float(en["max_score"]) > 0 and en["status"] == "graded"
+    assert (zh["score"], zh["max_score"], zh["status"]) == (en["score"], en["max_score"], en["status"])
+    # The grader runs the English instructor's locked cells in place of the translated ones and says so; that is
+    # the only difference it may see.
+    extra = [flag for flag in zh["flags"].split(";") if flag and flag not in en["flags"].split(";")]
+    assert all(flag.startswith("restored-locked:") for flag in extra), extra
