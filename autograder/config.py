@@ -27,6 +27,7 @@ class GradingConfig:
     sandbox_note: str = ""           # one line saying which protections were active (summary, results files)
     policy: bool = True              # review each submission's code (autograder/policy.py): flags, never points
     hidden: bool = True              # judge on hidden cases (grading); False: the public cases (a self-check)
+    warm: bool = True                # fork kernels from a warm zygote per worker (autograder/warm.py) when possible
 
 
 def draw_secret():

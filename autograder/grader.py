@@ -13,7 +13,6 @@ Kernels come from :class:`WorkerKernels` (one per worker thread: a warm full ker
 A grader problem while grading one submission becomes that submission's ``grader-error`` row.
 """
 
-import shutil
 import time
 import traceback
 from pathlib import Path
@@ -29,6 +28,9 @@ from autograder.safety import inert_notebook, printable
 from autograder.sessions import KernelSupply, Session, copy_files, public_folder, setup_code, stage_files
 from autograder.submission import SubmissionError, merge, read_notebook
 from coursekit.checking import PUBLIC_SEED, cases_for
+
+
+ROOM_WARM_MODULES = ("numpy", "coursekit.harness", "IPython.display", "matplotlib.pyplot")  # every room's imports
 
 
 class WorkerKernels:
@@ -82,16 +84,17 @@ class Grader:
     def kernels(self):
         """A new WorkerKernels (call once per worker thread)."""
         config = self.config
-        full = KernelSupply(config, setup_code(self.assignment.warm_imports(), config.kernel_setup))
+        warm = self.assignment.warm_imports()
+        full = KernelSupply(config, setup_code(warm, config.kernel_setup), warm_modules=warm)
         rooms = {}
         for room in self.rooms:
             files = self._files[room]
             if config.sandbox is not None:
-                sandbox, env = config.sandbox.for_room(files.library, files.covered), {}
+                sandbox, env = config.sandbox.for_room(files.library, files.covered), {"MPLBACKEND": "agg"}
             else:  # no sandbox: the filtered coursekit comes first on the path, and an import guard (a courtesy)
                 sandbox, env = None, {"PYTHONPATH": str(files.library)}
             setup = room_setup_code(room, guard=sandbox is None, extra=config.kernel_setup)
-            rooms[room] = KernelSupply(config, setup, sandbox=sandbox, env=env)
+            rooms[room] = KernelSupply(config, setup, sandbox=sandbox, env=env, warm_modules=ROOM_WARM_MODULES)
         return WorkerKernels(full, rooms)
 
     def close(self):
@@ -188,7 +191,7 @@ class Grader:
             return work(session), session
         finally:
             session.close()
-            shutil.rmtree(scratch, ignore_errors=True)
+            supply.discard(scratch)
 
     def _review(self, merged, extra_files_dir):
         """Policy flags (never points). A failure of the review is a flag too, never a lost submission."""

@@ -249,10 +249,11 @@ class Kernel:
     blocks until it has run; so a worker can start its next kernel while it grades with the current one."""
 
     def __init__(self, cwd, *, setup_code="", limits=KernelLimits(), prefix=(), env=None, runtime_dir=None,
-                 sandbox=None):
+                 sandbox=None, launcher=None):
         self.cwd = Path(cwd)
         self.sandbox = sandbox  # an autograder.sandbox.Sandbox, or None: run on the host (rlimits only)
-        self.launcher = sandbox if sandbox is not None else HostLauncher()  # a Launcher
+        # a Launcher: given (a warm zygote, autograder/warm.py), the sandbox, or the host
+        self.launcher = launcher or (sandbox if sandbox is not None else HostLauncher())
         self.setup_code = setup_code
         self.limits, self.prefix = limits, tuple(prefix)
         self.extra_env = env or {}
@@ -316,10 +317,10 @@ class Kernel:
 
     def _wait_iopub_live(self, deadline):
         """The iopub subscription may connect after the setup's messages were sent; ask until one arrives."""
-        request_at = time.monotonic() + 0.5
+        request_at, pause = time.monotonic() + 0.05, 0.05  # ask early: a forked kernel is ready in milliseconds
         while time.monotonic() < deadline:
             try:
-                self.client.iopub_channel.get_msg(timeout=0.05)
+                self.client.iopub_channel.get_msg(timeout=0.02)
                 self._drain_iopub()
                 return
             except Exception:
@@ -327,7 +328,8 @@ class Kernel:
             if time.monotonic() > request_at:
                 self.client.kernel_info()
                 self._wait_shell_reply_any()
-                request_at = time.monotonic() + 0.5
+                pause = min(2 * pause, 0.5)
+                request_at = time.monotonic() + pause
         raise KernelStartError("no output channel from the kernel")
 
     def _wait_shell_reply_any(self):

@@ -300,18 +300,35 @@ class Sandbox:
         inside_file.write_text(json.dumps({k: (v.decode() if isinstance(v, bytes) else v) for k, v in inside.items()}))
         command = [CONNECTION if part == str(host_connection_file) else LAUNCHER if part == str(launcher) else part
                    for part in command]
+        process = self._start(command, cwd=cwd, connection_file=inside_file, launcher=launcher, env=env,
+                              stderr=stderr, pipes=False)
+        client_info = dict(info, ip=f"/proc/{process.kernel_pid or 0}/root{SOCKETS}/s")
+        return process, client_info
+
+    def spawn(self, command, *, cwd, env, stderr, program):
+        """Start a long-lived ``command`` sandboxed with pipes on stdin and stdout (autograder/warm.py's zygote):
+        ``program`` is mounted where the launcher goes, and "{launcher}" in ``command`` names it."""
+        empty = Path(cwd).parent / f"{Path(cwd).name}.json"
+        empty.write_text("{}")
+        os.chmod(empty, 0o644)
+        command = [LAUNCHER if part == "{launcher}" else part for part in command]
+        return self._start(command, cwd=cwd, connection_file=empty, launcher=program, env=env, stderr=stderr,
+                           pipes=True)
+
+    def _start(self, command, *, cwd, connection_file, launcher, env, stderr, pipes):
         uid = _POOL.take() if self.as_root else None
         read_fd, write_fd = os.pipe()
         try:
             if uid is not None:  # the kernel's user must read its files; nobody else on the machine needs to
-                os.chmod(inside_file, 0o644)
+                os.chmod(connection_file, 0o644)
                 os.chown(cwd, uid, uid)
                 os.chmod(cwd, 0o700)
-            argv = self.command(command, input_dir=cwd, connection_file=inside_file, launcher=launcher,
+            argv = self.command(command, input_dir=cwd, connection_file=connection_file, launcher=launcher,
                                 info_fd=write_fd, uid=uid)
-            process = SandboxProcess(argv, cwd="/", env=self.environment(env), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=stderr, pass_fds=(write_fd,),
-                                     start_new_session=True)
+            streams = (dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE) if pipes
+                       else dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL))
+            process = SandboxProcess(argv, cwd="/", env=self.environment(env), stderr=stderr, pass_fds=(write_fd,),
+                                     start_new_session=True, **streams)
         except BaseException:
             if uid is not None:
                 _POOL.give_back(uid)
@@ -330,8 +347,7 @@ class Sandbox:
                 process._pidfd = os.pidfd_open(process.kernel_pid)
             except OSError:
                 pass
-        client_info = dict(info, ip=f"/proc/{process.kernel_pid or 0}/root{SOCKETS}/s")
-        return process, client_info
+        return process
 
 
 def _bwrap_version(bwrap):

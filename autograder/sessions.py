@@ -19,14 +19,18 @@ from autograder.sandbox import STAGE_SNIPPET
 
 
 def setup_code(modules, extra=""):
-    """Trusted code run in a full-notebook kernel first: import what the notebook needs (warm start-up)."""
+    """Trusted code run in a full-notebook kernel first: import what the notebook needs (warm start-up), and
+    draw figures inline as a fresh kernel does (a kernel forked from a zygote imported matplotlib before IPython
+    ran, so the inline backend's hooks are set here)."""
     return (f"def __autograder_setup():\n"
-            f"    import importlib\n"
+            f"    import importlib, sys\n"
             f"    for name in {list(modules)!r}:\n"
             f"        try:\n"
             f"            importlib.import_module(name)\n"
             f"        except Exception:\n"
             f"            pass\n"
+            f"    if 'matplotlib.pyplot' in sys.modules:\n"
+            f"        get_ipython().enable_matplotlib('inline')\n"
             f"__autograder_setup()\n"
             f"del __autograder_setup\n" + (extra or ""))
 
@@ -38,7 +42,7 @@ class KernelSupply:
     probably done) and immediately starts another for the next submission.
     """
 
-    def __init__(self, config, setup, *, sandbox=None, env=None):
+    def __init__(self, config, setup, *, sandbox=None, env=None, warm_modules=()):
         self.config, self.setup = config, setup
         self.sandbox = sandbox if sandbox is not None else config.sandbox  # a clean room's variant, or the config's
         self.env = env or {}
@@ -46,16 +50,40 @@ class KernelSupply:
         self._spare = None
         self.stop = threading.Event()  # set when the whole run is interrupted: no new kernels, no more cells
         self._started = []  # every kernel handed out, so that stop_all() can end the running ones
+        # Warm kernels (autograder/warm.py): forked by a zygote that imported ``warm_modules`` once. Only as root
+        # with bubblewrap (a zygote per supply, its own uid); one kernel at a time, so no spare in advance.
+        self.warm = bool(config.warm and self.sandbox is not None and self.sandbox.as_root
+                         and not config.launch_prefix)
+        self.warm_modules = tuple(warm_modules)
+        self._zygote = None
+
+    def _zygote_now(self):
+        """The supply's zygote, started (again) when needed."""
+        from autograder.warm import Zygote
+
+        if self._zygote is None or not self._zygote.alive:
+            if self._zygote is not None:
+                self._zygote.close()
+            self._zygote = Zygote(self.sandbox, limits=self.config.limits, warm_modules=self.warm_modules,
+                                  env=self.env, stderr_path=Path(self.runtime_dir) / "zygote.log")
+        return self._zygote
 
     def _new(self, scratch=None):
+        launcher = None
+        if self.warm:
+            launcher = self._zygote_now()
+            if scratch is None:
+                launcher.empty_staging()
+            scratch = launcher.staging
         scratch = Path(scratch or tempfile.mkdtemp(prefix="ag-", dir=self.config.scratch_dir))
         kernel = Kernel(scratch, setup_code=self.setup, limits=self.config.limits, env=self.env,
-                        prefix=self.config.launch_prefix, runtime_dir=self.runtime_dir, sandbox=self.sandbox)
+                        prefix=self.config.launch_prefix, runtime_dir=self.runtime_dir, sandbox=self.sandbox,
+                        launcher=launcher)
         try:
             kernel.start()
         except BaseException:
             kernel.kill()
-            shutil.rmtree(scratch, ignore_errors=True)
+            self.discard(scratch)
             raise
         self._started = [k for k in self._started if k.alive] + [kernel]
         return kernel, scratch
@@ -71,10 +99,16 @@ class KernelSupply:
         self._spare[0].wait_ready()
 
     def take(self, ahead=True):
-        """The waiting (or a new) kernel and its scratch folder; with ``ahead``, start the next one now."""
+        """The waiting (or a new) kernel and its scratch folder; with ``ahead``, start the next one now (not for
+        warm kernels: a fork is quick, and a zygote holds one kernel at a time)."""
         kernel, scratch = self._spare or self._new()
-        self._spare = self._new() if ahead else None
+        self._spare = self._new() if ahead and not self.warm else None
         return kernel, scratch
+
+    def discard(self, scratch):
+        """Done with a scratch folder (a warm supply's staging folder is emptied before its next kernel)."""
+        if not self.warm:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def restart(self, scratch):
         """A new kernel in the same scratch folder (after a crash)."""
@@ -85,13 +119,18 @@ class KernelSupply:
         self.stop.set()
         for kernel in list(self._started):
             kernel.kill_process()
+        if self._zygote is not None:
+            self._zygote.process.kill_all()
 
     def close(self):
         if self._spare:
             kernel, scratch = self._spare
             kernel.kill()
-            shutil.rmtree(scratch, ignore_errors=True)
+            self.discard(scratch)
             self._spare = None
+        if self._zygote is not None:
+            self._zygote.close()
+            self._zygote = None
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
 
