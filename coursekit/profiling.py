@@ -52,13 +52,17 @@ def aten_ops(fn):
     return OpCount(total=sum(by_name.values()), by_name=by_name, slowest=slowest)
 
 
-def median_call_ms(fn, *, device="cpu", repeats=5, warmup=1):
-    """Median duration of ``fn()`` in milliseconds, after ``warmup`` untimed calls.
+def median_call_ms(fn, *, device="cpu", repeats=5, warmup=1, min_sample_s=0.002):
+    """Median duration of one ``fn()`` call in milliseconds, after ``warmup`` untimed calls.
 
     On the CPU this is the *process* time (CPU time of this process), which other programs on a shared machine
     disturb far less than the wall-clock time; with one torch thread it is the work done. On CUDA, kernels run
     asynchronously, so the wall-clock time is taken between two ``torch.cuda.synchronize()`` calls (the process
     time would only measure the launches).
+
+    Each of the ``repeats`` samples times enough calls in a row to last at least ``min_sample_s`` (found by
+    doubling, like ``timeit``'s autorange), so a coarse process clock (some sandboxes tick every few milliseconds)
+    still gives a non-zero time per call.
     """
     import torch
 
@@ -69,15 +73,23 @@ def median_call_ms(fn, *, device="cpu", repeats=5, warmup=1):
     on_cuda = torch.device(device).type == "cuda"
     clock = time.perf_counter if on_cuda else time.process_time
 
-    def timed():
+    def timed(number):
+        """(clock seconds, wall seconds) of `number` calls in a row."""
         if on_cuda:
             torch.cuda.synchronize(device)
-        start = clock()
-        fn()
+        start, wall = clock(), time.perf_counter()
+        for _ in range(number):
+            fn()
         if on_cuda:
             torch.cuda.synchronize(device)
-        return clock() - start
+        return clock() - start, time.perf_counter() - wall
 
     for _ in range(warmup):
         fn()
-    return 1000.0 * statistics.median(timed() for _ in range(repeats))
+    number = 1
+    while number < 1024:
+        spent, wall = timed(number)
+        if spent >= min_sample_s or wall >= 0.1:  # long enough; or it waits rather than computes (sleep, I/O)
+            break
+        number *= 2
+    return 1000.0 * statistics.median(timed(number)[0] / number for _ in range(repeats))

@@ -51,9 +51,22 @@ def test_median_call_ms_measures_cpu_work_not_sleep():
 
 
 def test_median_call_ms_calls_warmup_then_repeats():
+    def slow_enough():  # one call outlasts min_sample_s, so each sample is a single call
+        calls.append(1)
+        end = time.process_time() + 0.003
+        while time.process_time() < end:
+            pass
+
     calls = []
-    median_call_ms(lambda: calls.append(1), repeats=4, warmup=2)
-    assert len(calls) == 6
+    median_call_ms(slow_enough, repeats=4, warmup=2)
+    assert len(calls) == 2 + 1 + 4  # warm-up, the one calibration sample, the timed samples
+
+
+def test_median_call_ms_times_a_fast_call_over_many_calls():
+    calls = []
+    per_call = median_call_ms(lambda: calls.append(1), repeats=3, min_sample_s=0.001)
+    assert per_call > 0  # never zero, even though one call is far below any clock's tick
+    assert len(calls) > 3 * 100  # the samples repeat the call
     with pytest.raises(ValueError):
         median_call_ms(lambda: None, repeats=0)
     with pytest.raises(ValueError):
