@@ -134,3 +134,35 @@ def test_an_english_edit_makes_its_entry_fuzzy_and_leaves_it_english_until_trans
     catalog[after.fuzzy[0]].flags.discard("fuzzy")  # a translator checked it
     catalogs.catalog_path(tmp_path, assignment, LANGUAGE).write_bytes(catalogs.dumps(catalog))
     assert catalogs.status(tmp_path, assignment, LANGUAGE).complete
+
+
+# Terms of docs/glossary.md (d2l-zh) and the variants a translation must not use instead; the seed's own words
+# (隐藏状态, 候选隐藏状态) survive only inside its quotations.
+NOT_THE_GLOSSARY = {"隐藏状态": "隐状态", "隐含状态": "隐状态", "候选隐藏状态": "候选隐状态", "长短时记忆": "长短期记忆网络",
+                    "门控循环网络单元": "门控循环单元", "梯度截断": "梯度裁剪"}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_translations_use_the_glossary_terms(assignment):
+    from i18n.placeholders import seed_quotes
+    catalog = catalogs.read(catalog_or_skip(assignment))
+    found = []
+    for message in catalog:
+        if not (message.id and message.string):
+            continue
+        text = message.string
+        for quote in seed_quotes(message.id):
+            text = text.replace(quote, "")
+        found += [f"{message.id[:60]!r}: {wrong} (glossary: {right})" for wrong, right in NOT_THE_GLOSSARY.items()
+                  if wrong in text]
+        if "时间反向传播" in text.replace("通过时间反向传播", ""):
+            found.append(f"{message.id[:60]!r}: 时间反向传播 (glossary: 通过时间反向传播)")
+    assert not found, "\n".join(found)
+
+
+def test_the_glossary_page_lists_the_terms_it_is_checked_against():
+    import re
+    glossary = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    for right in sorted(set(NOT_THE_GLOSSARY.values()) | {"通过时间反向传播", "更新门", "重置门"}):
+        # in the Chinese column of a table row: "| English | 中文 | note |"
+        assert re.search(rf"^\|[^|\n]+\|[^|\n]*{re.escape(right)}", glossary, re.M), f"{right} is not in the glossary"
