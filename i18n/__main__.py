@@ -6,6 +6,8 @@
 - ``status``: translated, fuzzy and untranslated entries per notebook, and the notebooks without a catalog;
   ``--list`` prints the English of what is left.
 - ``build``: write solutions-zh/ and course-zh/ (``python -m autograder release`` does this too).
+- ``messages``: extract the messages marked ``_("...")`` in coursekit/ and autograder/ into
+  i18n/zh_CN/coursekit.po and compile it for coursekit.i18n (i18n/messages.py).
 """
 
 import argparse
@@ -62,6 +64,19 @@ def cmd_build(args) -> int:
     return 0
 
 
+def cmd_messages(args) -> int:
+    from i18n import messages
+    root = Path(args.root)
+    path = messages.update(root, args.language)
+    state = catalogs.read(path)
+    entries = [m for m in state if m.id]
+    done = sum(1 for m in entries if m.string and not m.fuzzy)
+    compiled = messages.compile(root, args.language)
+    print(f"{path.relative_to(root)}: {done}/{len(entries)} translated"
+          + (f"; compiled {compiled.relative_to(root)}" if compiled else "; nothing to compile"))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="python -m i18n", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -79,6 +94,8 @@ def parser() -> argparse.ArgumentParser:
         if name == "build":
             command.add_argument("--force", action="store_true",
                                  help="overwrite course-zh/ even where it holds a learner's work")
+    messages = commands.add_parser("messages", help="the catalog of coursekit's and the autograder's messages")
+    messages.set_defaults(run=cmd_messages)
     return main
 
 

@@ -80,12 +80,17 @@ def extract(notebook: nbformat.NotebookNode) -> list[Entry]:
     return entries
 
 
-def template(entries: list[Entry], notebook_name: str, language: str) -> Catalog:
-    catalog = Catalog(locale=language, project=PROJECT, version="1", fuzzy=False, header_comment=HEADER.format(
-        notebook=notebook_name, language=language), copyright_holder="the gru-course authors",
-        msgid_bugs_address="the course's issue tracker", last_translator="gru-course translators",
-        language_team=f"gru-course {language}")
+def new_catalog(language: str, header_comment: str) -> Catalog:
+    """An empty catalog with the course's header fields."""
+    catalog = Catalog(locale=language, project=PROJECT, version="1", fuzzy=False, header_comment=header_comment,
+                      copyright_holder="the gru-course authors", msgid_bugs_address="the course's issue tracker",
+                      last_translator="gru-course translators", language_team=f"gru-course {language}")
     catalog.revision_date = catalog.creation_date
+    return catalog
+
+
+def template(entries: list[Entry], notebook_name: str, language: str) -> Catalog:
+    catalog = new_catalog(language, HEADER.format(notebook=notebook_name, language=language))
     for entry in entries:
         catalog.add(entry.msgid, "", locations=[(f"{notebook_name}#{entry.cell_id}", None)],
                     auto_comments=[entry.kind])

@@ -1,8 +1,9 @@
 """What a translation must carry over from its English source unchanged.
 
-Math ($...$, $$...$$), code spans (`...`) and numbers are the same in every edition, and a quotation of the seed
-(a Chinese sentence in quotes inside the English) is reproduced exactly, up to white space: the Chinese edition quotes the seed as the
-English one does. ``problems(msgid, msgstr)`` lists what a translation lost or changed.
+Math ($...$, $$...$$), code spans (`...`), numbers and the format fields of a message template ({name}) are the
+same in every edition, and a quotation of the seed (a Chinese sentence in quotes inside the English) is reproduced
+exactly, up to white space: the Chinese edition quotes the seed as the English one does.
+``problems(msgid, msgstr)`` lists what a translation lost or changed.
 """
 
 import re
@@ -10,6 +11,7 @@ from collections import Counter
 
 from i18n.segments import CODE_SPAN, MATH_SPAN, strip_literals
 
+_FIELD = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*(?:[!:][^{}]*)?\}")
 _SPACE = re.compile(r"\s+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _CJK = "\u3400-\u9fff\uf900-\ufaff"
@@ -26,6 +28,11 @@ def code_spans(text: str) -> Counter:
 
 def numbers(text: str) -> Counter:
     return Counter(_NUMBER.findall(strip_literals(text)))
+
+
+def fields(text: str) -> Counter:
+    """The str.format fields of a message template ("{name}", "{passed:d}")."""
+    return Counter(_FIELD.findall(strip_literals(text)))
 
 
 def seed_quotes(text: str) -> list[str]:
@@ -47,7 +54,8 @@ def problems(msgid: str, msgstr: str) -> list[str]:
     """Why ``msgstr`` is not a faithful carrier of ``msgid``'s math, code, numbers and seed quotations (empty: ok)."""
     found = (_difference("math", math_spans(msgid), math_spans(msgstr))
              + _difference("code", code_spans(msgid), code_spans(msgstr))
-             + _difference("numbers", numbers(msgid), numbers(msgstr)))
+             + _difference("numbers", numbers(msgid), numbers(msgstr))
+             + _difference("format fields", fields(msgid), fields(msgstr)))
     # A line break of the English source may sit inside a quotation; markdown shows it as a space.
     squeezed = _SPACE.sub("", msgstr)
     found += [f"seed quotation changed or missing: {quote!r}" for quote in seed_quotes(msgid)

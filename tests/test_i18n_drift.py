@@ -166,3 +166,25 @@ def test_the_glossary_page_lists_the_terms_it_is_checked_against():
     for right in sorted(set(NOT_THE_GLOSSARY.values()) | {"通过时间反向传播", "更新门", "重置门"}):
         # in the Chinese column of a table row: "| English | 中文 | note |"
         assert re.search(rf"^\|[^|\n]+\|[^|\n]*{re.escape(right)}", glossary, re.M), f"{right} is not in the glossary"
+
+
+def test_the_message_catalog_is_current_and_compiled():
+    """i18n/zh_CN/coursekit.po holds every message marked in coursekit/ and autograder/, translated, and its
+    compiled .mo is up to date (none is needed while no message is marked)."""
+    from i18n import messages
+    path = messages.catalog_path(ROOT, LANGUAGE)
+    assert path.is_file(), "run `python -m i18n messages`"
+    catalog = catalogs.read(path)
+    marked = {m.id for m in messages.extract(ROOT, LANGUAGE) if m.id}
+    listed = {m.id for m in catalog if m.id}
+    assert marked == listed, f"run `python -m i18n messages`: new {sorted(marked - listed)[:10]}, " \
+                             f"gone {sorted(listed - marked)[:10]}"
+    left = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
+    assert not left, f"untranslated or fuzzy in {path.relative_to(ROOT)}: {left[:10]}"
+    found = [f"{m.id!r}: {p}" for m in catalog if m.id and m.string for p in problems(m.id, m.string)]
+    assert not found, "\n".join(found)
+    mo = messages.mo_path(ROOT, LANGUAGE)
+    if listed:
+        assert mo.is_file() and mo.read_bytes() == messages.mo_bytes(catalog), "run `python -m i18n messages`"
+    else:
+        assert not mo.exists()

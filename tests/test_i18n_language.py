@@ -73,3 +73,26 @@ def test_translator_uses_the_compiled_catalog_and_falls_back_to_english(tmp_path
 def test_the_course_zh_notebook_is_valid_json_with_the_key_at_the_top_level():
     metadata = json.loads(CHINESE.read_text(encoding="utf-8"))["metadata"]
     assert metadata["coursekit"] == {"language": "zh_CN"}
+
+
+def test_marked_messages_go_from_the_source_to_the_kernel(tmp_path):
+    """i18n.messages on a small tree: extract a marked template, translate it, compile, look it up."""
+    from i18n import catalogs, messages
+    (tmp_path / "coursekit").mkdir()
+    (tmp_path / "autograder").mkdir()
+    (tmp_path / "coursekit" / "checking.py").write_text(
+        "def _(text):\n    return text\n\n\n"
+        "def report(name, passed, total):\n"
+        "    # TRANSLATORS: one line per graded function\n"
+        "    return _('{name}: {passed}/{total} cases pass.').format(name=name, passed=passed, total=total)\n")
+    path = messages.update(tmp_path, "zh_CN")
+    catalog = catalogs.read(path)
+    assert [m.id for m in catalog if m.id] == ["{name}: {passed}/{total} cases pass."]
+    assert messages.compile(tmp_path, "zh_CN") is not None  # an entry, even untranslated, gives a .mo
+    catalog["{name}: {passed}/{total} cases pass."].string = "{name}：{total} 个用例中通过 {passed} 个。"
+    path.write_bytes(catalogs.dumps(catalog))
+    mo = messages.compile(tmp_path, "zh_CN")
+    assert mo == messages.mo_path(tmp_path, "zh_CN") and mo.is_file()
+    chinese = i18n.translator("zh_CN", localedir=tmp_path / "coursekit" / "locale")
+    assert chinese("{name}: {passed}/{total} cases pass.").format(name="gru_update", passed=0, total=2) == \
+        "gru_update：2 个用例中通过 0 个。"

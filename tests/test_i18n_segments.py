@@ -132,6 +132,7 @@ def test_code_python_cannot_read_keeps_its_comments():
     ("keeps $z^k$ for 6.6 steps", "保持 6.6 步", "math missing"),
     ("keeps $z^k$ for 6.6 steps", "$z^k$ 保持 6.7 步", "numbers"),
     ("call `gru.forward`", "调用 `gru.backward`", "code"),
+    ("{name}: {passed}/{total} cases pass.", "{name}：通过 {passed} 个。", "format fields"),
     ("the seed says \"当重置门接近0时,它几乎会忽略\"", "原教程说“当重置门接近0时，它几乎会忽略”", "seed quotation"),
 ])
 def test_placeholders_name_what_a_translation_lost(msgid, msgstr, complaint):
