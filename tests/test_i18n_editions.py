@@ -3,7 +3,6 @@ and ``python -m autograder grade`` gives a Chinese hand-in the score of the same
 
 import csv
 import os
-import re
 import subprocess
 import sys
 import time
@@ -18,7 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 LANGUAGE = "zh_CN"
 TRANSLATED = editions.translated_assignments(ROOT, LANGUAGE)
 BIN = str(Path(sys.executable).parent)
-MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 
 def nbgrader_meta(cell):
@@ -28,17 +26,6 @@ def nbgrader_meta(cell):
 def is_autograded_test(cell):
     meta = nbgrader_meta(cell)
     return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
-
-
-def model_answers(student_path, instructor_path):
-    """The student notebook with every answer cell filled in from the instructor notebook, as a learner who
-    wrote the model answers would hand it in (nbgrader's markers removed)."""
-    student = nbformat.read(student_path, as_version=4)
-    answers = {c.get("id"): c.source for c in nbformat.read(instructor_path, as_version=4).cells}
-    for cell in student.cells:
-        if nbgrader_meta(cell).get("solution"):
-            cell.source = "\n".join(line for line in answers[cell.get("id")].splitlines() if not MARKERS.match(line))
-    return student
 
 
 @pytest.mark.slow
@@ -63,14 +50,23 @@ def test_the_chinese_instructor_notebook_executes_and_passes_its_checks(assignme
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", TRANSLATED)
 def test_a_chinese_hand_in_scores_like_the_same_answers_in_english(assignment, tmp_path):
+    """The model answers, and the model answers with the first graded function broken during its test, handed in
+    in each edition: the same score, status and flags (apart from restored-locked) in both."""
+    from autograder.assignment import load_assignment
+    from autograder.corpus import broken, solved
+
     name = catalogs.english_notebook(ROOT, assignment).name
+    test_id, item = next(iter(load_assignment(ROOT, assignment).tests.items()))  # the first graded function
     hand_ins = tmp_path / "hand-ins"
-    for student, course, solutions in (("en_learner", ROOT / "course", ROOT / "solutions"),
-                                       ("zh_learner", editions.student_dir(ROOT, LANGUAGE),
-                                        editions.instructor_dir(ROOT, LANGUAGE))):
-        (hand_ins / student).mkdir(parents=True)
-        nbformat.write(model_answers(course / assignment / name, solutions / assignment / name),
-                       hand_ins / student / name)
+    for language, course, solutions in (("en", ROOT / "course", ROOT / "solutions"),
+                                        ("zh", editions.student_dir(ROOT, LANGUAGE),
+                                         editions.instructor_dir(ROOT, LANGUAGE))):
+        answers = solved(nbformat.read(course / assignment / name, as_version=4),
+                         nbformat.read(solutions / assignment / name, as_version=4))
+        for student, notebook in ((f"{language}_solved", answers),
+                                  (f"{language}_one_wrong", broken(answers, test_id, item.target))):
+            (hand_ins / student).mkdir(parents=True)
+            nbformat.write(notebook, hand_ins / student / name)
     out = tmp_path / "out"
     completed = subprocess.run([sys.executable, "-m", "autograder", "grade", assignment, str(hand_ins),
                                 "--out", str(out), "--workers", "1", "--quiet"],
@@ -79,12 +75,14 @@ def test_a_chinese_hand_in_scores_like_the_same_answers_in_english(assignment, t
     assert completed.returncode == 0, completed.stderr[-3000:]
     with open(out / "grades.csv", newline="") as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle)}
-    en, zh = rows["en_learner"], rows["zh_learner"]
-    print("en:", en["score"], en["max_score"], en["status"], en["flags"])
-    print("zh:", zh["score"], zh["max_score"], zh["status"], zh["flags"])
-    assert float(en["score"]) == float(en["max_score"]) > 0 and en["status"] == "graded"
-    assert (zh["score"], zh["max_score"], zh["status"]) == (en["score"], en["max_score"], en["status"])
-    # The grader runs the English instructor's locked cells in place of the translated ones and says so; that is
-    # the only difference it may see.
-    extra = [flag for flag in zh["flags"].split(";") if flag and flag not in en["flags"].split(";")]
-    assert all(flag.startswith("restored-locked:") for flag in extra), extra
+    for case in ("solved", "one_wrong"):
+        en, zh = rows[f"en_{case}"], rows[f"zh_{case}"]
+        print(f"{case}: en {en['score']}/{en['max_score']} {en['status']} [{en['flags']}]; "
+              f"zh {zh['score']}/{zh['max_score']} {zh['status']} [{zh['flags']}]")
+        assert (zh["score"], zh["max_score"], zh["status"]) == (en["score"], en["max_score"], en["status"])
+        # The grader runs the English instructor's locked cells in place of the translated ones and says so;
+        # that is the only difference it may see.
+        extra = [flag for flag in zh["flags"].split(";") if flag and flag not in en["flags"].split(";")]
+        assert all(flag.startswith("restored-locked:") for flag in extra), extra
+    assert float(rows["en_solved"]["score"]) == float(rows["en_solved"]["max_score"]) > 0
+    assert float(rows["en_one_wrong"]["score"]) == float(rows["en_solved"]["score"]) - item.points
