@@ -89,7 +89,7 @@ def test_room_cells_are_the_setup_and_what_the_learner_wrote(a02):
     notebook.cells.insert(position, nbformat.v4.new_code_cell("def my_sigmoid(a):\n    return a", id="mine"))
     labels = _labels(a02, notebook)
     solutions = {"gru_cell_forward", "gru_forward", "gru_cell_forward_cho", "gru_cell_forward_stacked",
-                 "go-further-answers"}
+                 "go-further-answers-02"}
     assert labels == {"setup": False, **dict.fromkeys(solutions, True), "mine": True, "torch-weights": True}
     # never a test cell, never an unchanged demo cell (they need torch, which a 02 room has not)
     assert not {"test_gru_cell_forward", "cell-test", "params-demo", "torch-module", "cho-compare"} & set(labels)
