@@ -9,4 +9,9 @@ autograder/exchange.
 from pathlib import Path
 
 c = get_config()  # noqa: F821  (nbgrader provides get_config and load_subconfig when it loads this file)
-load_subconfig(str(Path(__file__).resolve().parent / "autograder" / "nbgrader_config.py"))  # noqa: F821
+# nbgrader reads the course root's config *after* the one of the folder it runs in: when that folder has its own
+# config (autograder/, or the tests' temporary one with its own release directory), that one is the caller's
+# choice and is not reset here.
+_HERE = Path(__file__).resolve().parent
+if Path.cwd().resolve() == _HERE or not (Path.cwd() / "nbgrader_config.py").is_file():
+    load_subconfig(str(_HERE / "autograder" / "nbgrader_config.py"))  # noqa: F821
