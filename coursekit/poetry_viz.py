@@ -73,5 +73,5 @@ def plot_unit_traces(gates, text, units, *, ax=None):
     _character_axis(ax, text)
     ax.set_ylim(-0.02, 1.02)
     viz._label(ax, ylabel="gate value (门值)", title="the picked units over the poem (grey: punctuation read)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig

@@ -129,9 +129,12 @@ def shipped_file(name):
 
 
 def read_shipped_csv(name):
-    """A CSV file shipped in coursekit/data as {column: 1D array}: "cell" as str, the rest as float64."""
+    """A CSV file shipped in coursekit/data as {column: 1D array}: "cell" and "device" as str, the rest as float64
+    (an empty field, a measurement not made at that step, is nan)."""
     import csv
 
     with shipped_file(name).open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    return {key: np.array([row[key] for row in rows], dtype=str if key == "cell" else np.float64) for key in rows[0]}
+    text = ("cell", "device")
+    return {key: np.array([row[key] for row in rows], dtype=str) if key in text
+            else np.array([float(row[key]) if row[key] != "" else np.nan for row in rows]) for key in rows[0]}

@@ -3,6 +3,7 @@ show it? Functions of token ids and logits (NumPy), plus the GRU's gates read fr
 
 - :func:`line_width_fraction`: the fraction of generated verse lines with punctuation in the right column;
 - :func:`sampled_line_widths`: the same for poems a model writes after the first line of held-out poems;
+- :func:`copied_line_fraction`: how many generated lines are recited from the training poems;
 - :func:`line_positions`: for every token of a stream of poems, its verse line and column;
 - :func:`punctuation_prediction`: on held-out poems, how well the next-token prediction places the marks;
 - :func:`gru_gates`: the update and reset gates (更新门, 重置门) of a trained GRU over a sequence;
@@ -51,6 +52,16 @@ def sampled_line_widths(model, vocab, poems, *, n_lines=7, temperature=0.8, seed
             total += lines
             samples.append((prompt, text))
     return (right / total if total else 0.0), samples
+
+
+def copied_line_fraction(texts, poems):
+    """The fraction of the verse lines of ``texts`` (generated strings) that appear, whole, as a line of one of
+    ``poems``: how much of what a model writes it recites from memory. 0.0 when the texts hold no line."""
+    from coursekit.tang300 import verse_lines
+
+    known = {line for poem in poems for line in verse_lines(poem.text)}
+    lines = [line for text in texts for line in verse_lines(text)]
+    return sum(line in known for line in lines) / len(lines) if lines else 0.0
 
 
 @dataclasses.dataclass(frozen=True)

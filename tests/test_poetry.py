@@ -328,3 +328,10 @@ def test_gate_figures_draw_without_or_with_a_cjk_font():
     assert poetry_viz.character_legend("床前明", per_line=2) == "0:床 1:前\n2:明"
     with pytest.raises(ValueError, match="characters"):
         poetry_viz.plot_gates_over_poem(gates, text[:-1])
+
+
+def test_copied_line_fraction():
+    poems = tang300.parse_fortunes(FORTUNES)
+    texts = ["床前明月光，疑是地上霜。", "床前明月光，月光，黄河"]  # 4 lines: 3 known (one twice), "月光" is not
+    assert verse.copied_line_fraction(texts, poems) == pytest.approx(3 / 4)
+    assert verse.copied_line_fraction(["无标点"], poems) == 0.0
