@@ -30,7 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.assignment import cell_kind, grade_id
+from autograder.assignment import cell_kind, clean_source, grade_id
 
 # ----------------------------------------------------------------------------------------------------------------
 # What graded code may use, per assignment
@@ -195,10 +195,6 @@ class RoomCell:
     learner: bool
 
 
-def _clean(text):
-    return "\n".join(line.rstrip() for line in text.strip().splitlines())
-
-
 def python_of(source):
     """The Python that IPython runs for a cell (magics and shell escapes become get_ipython() calls)."""
     from IPython.core.inputtransformer2 import TransformerManager
@@ -295,9 +291,7 @@ def room_cells(assignment, merged, room, titles):
     """What runs in ``room``, in notebook order: RoomCell for the declared setup cells (instructor versions) and
     every cell the learner wrote, CheckPoint for the test cells of the room's items. Instructor demo cells and the
     test cells' code do not run."""
-    instructor_free = {_clean(released.source) for cell, released in zip(assignment.notebook.cells,
-                                                                          assignment.released)
-                       if cell.cell_type == "code" and cell_kind(cell) == "free"}
+    instructor_free = assignment.free_sources()  # in every edition (English, Chinese...)
     cells = []
     for position, (cell, origin) in enumerate(zip(merged.notebook.cells, merged.origin)):
         if cell.cell_type != "code":
@@ -309,7 +303,7 @@ def room_cells(assignment, merged, room, titles):
                 cells.append(CheckPoint(grade_id(cell)))
             continue
         setup = original is not None and original.get("id") in room.setup_cells
-        learner = kind == "solution" or (original is None and _clean(cell.source) not in instructor_free)
+        learner = kind == "solution" or (original is None and clean_source(cell.source) not in instructor_free)
         if setup or learner:
             label = grade_id(cell) or cell.get("id") or f"cell-{position}"
             cells.append(RoomCell(label, titles.get(position, label), statements(cell.source), learner and not setup))

@@ -204,9 +204,9 @@ class Grader:
         manual = []
         for cell, index in zip(merged.notebook.cells, merged.origin):
             if index is not None and cell_kind(cell) == "manual":
-                blank = self.assignment.released[index].source
+                blanks = {"", *(v.source.strip() for v in self.assignment.released_versions(index))}
                 manual.append(ManualResult(grade_id(cell), self.assignment.manual[grade_id(cell)],
-                                           cell.source.strip() not in ("", blank.strip())))
+                                           cell.source.strip() not in blanks))
         for gid, points in self.assignment.manual.items():
             if gid not in {m.grade_id for m in manual}:
                 manual.append(ManualResult(gid, points, False))

@@ -29,7 +29,7 @@ import difflib
 import re
 from pathlib import Path
 
-from autograder.assignment import cell_kind, grade_id
+from autograder.assignment import cell_kind, clean_source, grade_id
 
 # Per assignment: modules the learner's graded code must not use ("coursekit": all of it except the helpers).
 REFERENCE = {
@@ -536,14 +536,8 @@ class _Cell:
     baseline: ast.Module | None = None  # the instructor cell a learner edited: what it already did is no finding
 
 
-def _clean(text):
-    return "\n".join(line.rstrip() for line in text.strip().splitlines())
-
-
 def _cells(assignment, merged):
-    instructor_free = {_clean(released.source) for cell, released in zip(assignment.notebook.cells,
-                                                                          assignment.released)
-                       if cell.cell_type == "code" and cell_kind(cell) == "free"}
+    instructor_free = assignment.free_sources()  # in every edition (English, Chinese...)
     free_sources = sorted(instructor_free)
     cells = []
     for position, (cell, origin) in enumerate(zip(merged.notebook.cells, merged.origin)):
@@ -553,7 +547,7 @@ def _cells(assignment, merged):
         if tree is None:
             continue
         kind = cell_kind(assignment.notebook.cells[origin]) if origin is not None else "free"
-        learner = kind == "solution" or (origin is None and _clean(cell.source) not in instructor_free)
+        learner = kind == "solution" or (origin is None and clean_source(cell.source) not in instructor_free)
         stub = parse(assignment.released[origin].source) if origin is not None and kind == "solution" else None
         label = grade_id(cell) or cell.get("id") or f"cell-{position}"
         baseline = stub

@@ -12,7 +12,7 @@ import warnings
 
 import nbformat
 
-from autograder.assignment import cell_kind, grade_id
+from autograder.assignment import cell_kind, clean_source, grade_id
 
 
 class SubmissionError(Exception):
@@ -72,10 +72,6 @@ def _key(cell):
     return cell.get("id"), grade_id(cell)
 
 
-def _clean_source(text):
-    return "\n".join(line.rstrip() for line in text.strip().splitlines())
-
-
 def merge(assignment, notebook):
     """Rebuild ``notebook`` (a submission) on the authority of ``assignment``'s instructor notebook."""
     instructor = assignment.notebook.cells
@@ -123,11 +119,14 @@ def merge(assignment, notebook):
     return Merged(merged, origin, flags)
 
 
-def _public_copy(assignment, index):
+def _public_copy(assignment, index, source=None):
     """Instructor cell ``index`` as the student version shows it: hidden tests never enter the graded notebook
-    (test cells are not run by the grader anyway)."""
+    (test cells are not run by the grader anyway). With ``source``, the edition (English, Chinese...) whose text
+    it is; else English."""
     cell = copy.deepcopy(assignment.notebook.cells[index])
-    cell.source = assignment.released[index].source
+    versions = [v.source for v in assignment.released_versions(index)]
+    matching = [text for text in versions if source is not None and clean_source(text) == clean_source(source)]
+    cell.source = matching[0] if matching else versions[0]
     if cell.cell_type == "code":
         cell.outputs, cell.execution_count = [], None
     return cell
@@ -142,10 +141,10 @@ def _restore(assignment, index, cell, flags):
     if any(student_meta.get(key) != expected_meta.get(key) for key in ("grade", "solution", "locked", "points")):
         flags.append(f"restored-metadata:{label}")
     if kind in ("locked", "test"):
-        if (cell.cell_type != original.cell_type
-                or _clean_source(cell.source) != _clean_source(assignment.released[index].source)):
+        accepted = {clean_source(v.source) for v in assignment.released_versions(index)}
+        if cell.cell_type != original.cell_type or clean_source(cell.source) not in accepted:
             flags.append(f"restored-locked:{label}")
-        return _public_copy(assignment, index)
+        return _public_copy(assignment, index, cell.source)
     restored = copy.deepcopy(cell)  # the learner's answer, with the instructor's metadata and cell type
     restored.cell_type = original.cell_type
     restored.metadata["nbgrader"] = copy.deepcopy(expected_meta)
