@@ -16,6 +16,9 @@ on the training, validation and test poems, the mark predictions on the test poe
 the fraction of generated lines in form; the test curves are only drawn, never used to choose anything) and
 ``tang_results.csv`` (per model: sizes, time, and the measurements of coursekit.verse on the 30 held-out test
 poems), and prints them.
+
+The shipped files took 22 minutes of wall time (1343 s: GRU 567 s, LSTM 295 s, RNN 449 s, measurements included)
+on a 2-core CPU shared with other jobs (load average 7 to 13), 6 minutes of CPU time on one thread.
 """
 
 import argparse

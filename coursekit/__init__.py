@@ -11,6 +11,10 @@ Small modules, one job each; notebooks import what they need:
 - ``coursekit.experiments`` the adding-problem training run of notebook 06 and its sweep
 - ``coursekit.scan``       linear recurrences: loop, parallel scan, Python line counter (notebook 07)
 - ``coursekit.mingru``     minGRU in NumPy and torch (notebook 07)
+- ``coursekit.tang300``    the 300 Tang poems, their verse forms and the fixed split (notebook 08)
+- ``coursekit.poetry``     a character-level language model: training, perplexity, sampling, acrostics (notebook 08)
+- ``coursekit.verse``      memory on real verse: line widths, punctuation predictions, GRU gates (notebook 08)
+- ``coursekit.poetry_viz`` gate heat maps under a poem, with a fallback without CJK fonts (notebook 08)
 - ``coursekit.timing``     median wall-clock time of a call
 - ``coursekit.data``       shipped result files the notebooks plot
 - ``coursekit.viz``        the figures the notebooks draw
