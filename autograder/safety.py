@@ -105,12 +105,18 @@ _ATTRIBUTES = {"*": ["class", "title", "align"], "a": ["href", "title"], "img": 
 _PROTOCOLS = ["http", "https", "mailto", "data"]
 
 
+_ACTIVE_ELEMENTS = re.compile(r"<\s*(script|style|iframe|object|embed|template)\b.*?(<\s*/\s*\1\s*>|$)",
+                              re.IGNORECASE | re.DOTALL)
+
+
 def inert_html(text):
-    """HTML (or Markdown with HTML in it) without scripts, event handlers, styles or javascript: URLs."""
+    """HTML (or Markdown with HTML in it) without scripts (their text included), event handlers, styles or
+    javascript: URLs."""
     if isinstance(text, list):
         text = "".join(text)
-    return bleach.clean(_valid_unicode(text), tags=_TAGS, attributes=_ATTRIBUTES, protocols=_PROTOCOLS,
-                        strip=True, strip_comments=True)
+    text = _ACTIVE_ELEMENTS.sub("", _valid_unicode(text))
+    return bleach.clean(text, tags=_TAGS, attributes=_ATTRIBUTES, protocols=_PROTOCOLS, strip=True,
+                        strip_comments=True)
 
 
 _TAG = re.compile(r"<[A-Za-z!/?]")  # a tag name follows "<" at once ("a < b" is text, in HTML and Markdown)
