@@ -72,14 +72,21 @@ def _learner_work(notebook_path):
 def at_risk(root, name):
     """The files of course/<name>/ that releasing it again would lose (see the module docstring)."""
     root = Path(root).resolve()
-    folder, source = root / "course" / name, root / "solutions" / name
+    return files_at_risk(root, root / "course" / name, root / "solutions" / name)
+
+
+def files_at_risk(root, folder, source):
+    """The files of the student folder ``folder`` that regenerating it from ``source`` would lose: a learner's saved
+    answers or outputs in a notebook, and files that ``source`` does not have or holds differently (also used for
+    the translated editions, i18n/editions.py)."""
+    folder, source = Path(folder), Path(source)
     if not folder.is_dir():
         return []
-    changed = _git_changes(root, folder)
+    changed = _git_changes(Path(root), folder)
     candidates = changed if changed is not None else [p for p in folder.rglob("*") if p.is_file()]
     risky = []
-    for path in sorted(p for p in candidates if p.is_file() and p.is_relative_to(folder)):
-        relative = path.relative_to(folder)
+    for path in sorted(p for p in candidates if p.is_file() and p.resolve().is_relative_to(folder.resolve())):
+        relative = path.resolve().relative_to(folder.resolve())
         if ".ipynb_checkpoints" in relative.parts or "__pycache__" in relative.parts:
             continue
         if path.suffix == ".ipynb":

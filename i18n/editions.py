@@ -99,24 +99,9 @@ def write_instructor(root: Path, assignment: str, language: str = "zh_CN") -> tu
 def at_risk(root: Path, assignment: str, language: str = "zh_CN") -> list[Path]:
     """Files of ``course-<suffix>/<assignment>/`` that regenerating it would lose: the rule of
     ``autograder.release.at_risk`` (a learner's saved answers or own files), applied to the translated edition."""
-    from autograder.release import _git_changes, _learner_work
+    from autograder.release import files_at_risk
 
-    folder, source = student_dir(root, language) / assignment, instructor_dir(root, language) / assignment
-    if not folder.is_dir():
-        return []
-    changed = _git_changes(root, folder)
-    candidates = changed if changed is not None else [p for p in folder.rglob("*") if p.is_file()]
-    risky = []
-    for path in sorted(p for p in candidates if p.is_file() and p.resolve().is_relative_to(folder.resolve())):
-        relative = path.resolve().relative_to(folder.resolve())
-        if ".ipynb_checkpoints" in relative.parts or "__pycache__" in relative.parts:
-            continue
-        if path.suffix == ".ipynb":
-            if _learner_work(path):
-                risky.append(path)
-        elif not (source / relative).is_file() or (source / relative).read_bytes() != path.read_bytes():
-            risky.append(path)
-    return risky
+    return files_at_risk(root, student_dir(root, language) / assignment, instructor_dir(root, language) / assignment)
 
 
 def generate_students(root: Path, assignments: list[str], language: str = "zh_CN") -> list[Path]:
