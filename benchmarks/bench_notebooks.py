@@ -20,7 +20,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = {"08-tang-poems": 60.0}  # exceptions to DEFAULT_BUDGET_S: 08 trains a language model live
 DEFAULT_BUDGET_S = 30.0
-TOTAL_BUDGET_S = 180.0
+TOTAL_BUDGET_S = 90.0
 
 
 def children_cpu_seconds():
