@@ -4,7 +4,7 @@
 
 Prints each notebook's wall time and CPU time (kernel included) and the total, against the budgets: 30 s per
 notebook (06-vanishing-gradients included: its long runs ship as results, see benchmarks/adding_sweep.py; 60 s for
-08-tang-poems, which trains a small language model live) and 3 minutes for all of them together.
+08-tang-poems, which trains a small language model live) and 90 s for all of them together.
 Notebooks run one after another, each in its own folder as cwd, like pytest's notebook tests do.
 """
 
