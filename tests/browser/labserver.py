@@ -27,7 +27,8 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-COURSE_PARTS = ("solutions", "course", "benchmarks")  # benchmarks/: data files that notebooks may plot
+# benchmarks/: data files that notebooks may plot; -zh: the Chinese edition (i18n/)
+COURSE_PARTS = ("solutions", "course", "solutions-zh", "course-zh", "benchmarks")
 SKIPPED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "out", "screenshots")
 
 # JupyterLab settings for a test browser: every cell stays in the page (no windowing, so that all outputs can be

@@ -14,8 +14,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 STUDENT_VIEW = "course/02-gru-numpy/gru_numpy.ipynb"
 # Solution notebooks run with Run All Cells; notebooks listed in WITH_SLIDERS must show working sliders.
-RUN_ALL = ["solutions/01-gru-concept/gru_concept.ipynb", "solutions/06-vanishing-gradients/vanishing_gradients.ipynb"]
-WITH_SLIDERS = {"solutions/01-gru-concept/gru_concept.ipynb"}
+# The Chinese edition of 01 (solutions-zh/, generated from i18n/zh_CN) runs in JupyterLab like the English one.
+RUN_ALL = ["solutions/01-gru-concept/gru_concept.ipynb", "solutions/06-vanishing-gradients/vanishing_gradients.ipynb",
+           "solutions-zh/01-gru-concept/gru_concept.ipynb"]
+WITH_SLIDERS = {"solutions/01-gru-concept/gru_concept.ipynb", "solutions-zh/01-gru-concept/gru_concept.ipynb"}
 
 
 def publish_learner_view(source):
@@ -41,7 +43,7 @@ def test_student_notebook_shows_the_exercises(page_on_failure, screenshots):
         publish_learner_view(screenshots.last)
 
 
-@pytest.mark.parametrize("path", RUN_ALL, ids=[p.split("/")[1] for p in RUN_ALL])
+@pytest.mark.parametrize("path", RUN_ALL, ids=[p.split("/")[1] + ("-zh" if "-zh/" in p else "") for p in RUN_ALL])
 def test_run_all_cells_shows_no_error_and_every_figure(path, page_on_failure, screenshots):
     require(path)
     problems, cells = run_notebook_problems(page_on_failure, path, screenshot=screenshots)
