@@ -15,7 +15,8 @@ _FIELD = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*(?:[!:][^{}]*)?\}")
 _SPACE = re.compile(r"\s+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _CJK = "\u3400-\u9fff\uf900-\ufaff"
-_SEED_QUOTE = re.compile(rf"\"([^\"]*[{_CJK}][^\"]*)\"")
+_QUOTED = re.compile(r'"([^"]*)"')
+_HAS_CJK = re.compile(f"[{_CJK}]")
 
 
 def math_spans(text: str) -> Counter:
@@ -36,8 +37,10 @@ def fields(text: str) -> Counter:
 
 
 def seed_quotes(text: str) -> list[str]:
-    """The Chinese quotations inside an English text ("当重置门接近0时, ...")."""
-    return _SEED_QUOTE.findall(text)
+    """The Chinese quotations inside an English text ("当重置门接近0时, ..."): quotation marks taken in pairs, left
+    to right, keeping the quotations with Chinese in them (so that the English between two quoted glosses, as in
+    万里 ("ten thousand li"), 青山 ("green mountains"), is never taken for one)."""
+    return [quote for quote in _QUOTED.findall(text) if _HAS_CJK.search(quote)]
 
 
 def _difference(name: str, source: Counter, target: Counter) -> list[str]:
