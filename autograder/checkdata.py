@@ -1,13 +1,12 @@
-"""What crosses from a grading kernel to the grader: per-item seeds out, one packed result back, read strictly.
+"""What crosses from a clean room to the grader: one packed result per item, read strictly; and the items' seeds.
 
-The kernel is untrusted, so the grader
+The room's kernel is untrusted, so the grader
 
-- never hands it the run's secret: each check gets its own seed, derived from the secret, the student and the item
-  (:func:`item_seed`), and only when that check runs. A kernel that records it learns that one item's hidden
-  cases for that one student, nothing about later items or other students;
+- never hands it a seed or the run's secret: it draws each item's cases itself, from a seed derived from the
+  secret, the student and the item (:func:`item_seed`), and sends only their inputs;
 - receives the result as one display message of a private MIME type on the kernel's authenticated output channel
   (no file in a folder the kernel could write, so no symlink or race games), and
-- decodes it with :func:`read_packed`, which accepts only what ``coursekit.checking.pack`` writes: an uncompressed
+- decodes it with :func:`read_packed`, which accepts only what ``coursekit.harness.pack`` writes: an uncompressed
   zip of ``.npy`` members with numeric dtypes whose sizes agree with their headers (no zip bombs, no pickles, no
   object arrays), and a JSON layout of bounded size and depth that uses nothing but dicts with text keys, tuples,
   numbers, booleans, text and None.
@@ -126,7 +125,7 @@ def _arrays(data, max_bytes):
 
 
 def read_packed(data, max_bytes=64 * 2**20):
-    """The plain-data tree packed by ``coursekit.checking.pack``; BadResult for anything else."""
+    """The plain-data tree packed by ``coursekit.harness.pack``; BadResult for anything else."""
     if len(data) > max_bytes:
         raise BadResult(f"{len(data)} bytes; at most {max_bytes} are accepted")
     arrays = _arrays(data, max_bytes)

@@ -208,8 +208,13 @@ def python_of(source):
 def too_deep(source):
     """True when Python itself cannot compile the cell (nested too deep): IPython's kernel stops answering on such
     code, so the grader reports the error instead of sending it."""
+    return too_deep_python(python_of(source))
+
+
+def too_deep_python(code):
+    """:func:`too_deep` for code that is Python already (a piece from :func:`statements`)."""
     try:
-        compile(python_of(source), "<cell>", "exec", flags=ast.PyCF_ONLY_AST)
+        compile(code, "<cell>", "exec", flags=ast.PyCF_ONLY_AST)
         return False
     except (RecursionError, MemoryError):
         return True

@@ -1,4 +1,4 @@
-"""The executed copy (执行后的副本): the whole notebook run once, sandboxed, for the learner and the instructor to read.
+"""The executed copy (执行后的副本): the whole notebook run once, sandboxed, for the learner and the instructor.
 
 Every code cell but the test cells runs in order, in a full kernel (torch, all of coursekit), with the per-cell
 timeout and crash recovery of :class:`autograder.sessions.Session`. No score comes from this run: the test cells'

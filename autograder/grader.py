@@ -157,7 +157,7 @@ class Grader:
         cell_errors = executed.cell_errors + cell_errors
 
         tests = []
-        for index, cell in enumerate(notebook.cells):
+        for cell in notebook.cells:
             gid = grade_id(cell)
             if cell.cell_type == "code" and cell_kind(cell) == "test" and gid in results:
                 show_verdict(cell, results[gid].passed, results[gid].message)

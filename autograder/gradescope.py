@@ -1,4 +1,4 @@
-"""Build a Gradescope autograder zip that grades with the same engine as ``python -m autograder grade``.
+"""Build a Gradescope autograder zip that grades with the same Grader as ``python -m autograder grade``.
 
 The zip holds setup.sh (a virtualenv of the image's Python with only what grading needs,
 ``autograder/requirements-grading.txt``, and this project), run_autograder (grades /autograder/submission/*.ipynb

@@ -1,4 +1,4 @@
-"""What grading concludes (评分结果): statuses, flags and the result of each item and submission, built in one place.
+"""What grading concludes (评分结果): statuses, flags, the result of each item and submission, built in one place.
 
 Statuses and flags are plain strings in grades.csv and the results files; the names here are the only place they
 are spelled. A flag is ``name`` or ``name:detail`` (e.g. ``timeout:cell-solution``); flags are kept in the order

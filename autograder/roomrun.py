@@ -11,7 +11,7 @@ import base64
 import dataclasses
 
 from autograder.checkdata import RESULT_MIME, decode_payloads, read_packed
-from autograder.cleanroom import TOO_DEEP, CheckPoint, RoomCell, Unavailable, too_deep
+from autograder.cleanroom import TOO_DEEP, CheckPoint, RoomCell, Unavailable, too_deep_python
 from autograder.judging import judge_result
 from autograder.outcomes import CellError, Flag, ItemResult
 from coursekit.checking import request
@@ -88,7 +88,7 @@ def _run_cell(cell, session, unavailable, failed_cells, outcome, config):
     """Run ``cell`` in one round trip; after a kill (the kernel ignored the interrupt, or died), again statement by
     statement in the new kernel, so that only the statement that caused it is lost. False when nothing runs any
     more (the session gave up)."""
-    runnable = [code for code in cell.statements if not too_deep(code)]
+    runnable = [code for code in cell.statements if not too_deep_python(code)]
     if len(runnable) < len(cell.statements):
         _note(cell, TOO_DEEP, failed_cells, outcome)
     if not runnable:
@@ -174,4 +174,5 @@ def _judge_item(item, gid, session, cases, config, unavailable, cells, failed_ce
 
 
 def _defines_in(cells, label, target):
-    return any(isinstance(cell, RoomCell) and cell.label == label and any(_defines(code, target) for code in cell.statements) for cell in cells)
+    return any(isinstance(cell, RoomCell) and cell.label == label
+               and any(_defines(code, target) for code in cell.statements) for cell in cells)

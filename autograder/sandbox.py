@@ -21,7 +21,7 @@ reaches them through ``/proc/<kernel pid>/root/...`` (the kernel's own view of t
 the machine is writable by the kernel, and loopback TCP (which a network namespace cuts) is not needed.
 
 The student's own files (copied by the grader to a host folder) are mounted read-only at ``/opt/autograder/input``;
-the engine copies them into the working folder with a trusted snippet before the notebook runs.
+the grader copies them into the working folder with a trusted snippet before the notebook runs.
 
 Without bubblewrap (or where it cannot create namespaces, e.g. an unprivileged container) the grader still runs,
 with rlimits and the scrubbed environment only, and says so in its summary and in every results file.
