@@ -11,6 +11,7 @@ from coursekit import gru
 from coursekit.checking import check
 from coursekit.items import bigru as bg
 from coursekit.items import get
+from learner_corpus.bigru import gru_forward, zeros
 
 torch = pytest.importorskip("torch")
 
@@ -28,25 +29,8 @@ def diagnosis(item, start):
     return matches.pop()
 
 
-# A one-direction GRU as a learner writes it in notebook 02 (NumPy only, independent of coursekit.gru).
-
-def sigmoid(a):
-    return 0.5 * (1.0 + np.tanh(0.5 * a))
-
-
-def gru_forward(xs, h0, p):
-    h, hs = h0, []
-    for x in xs:
-        r = sigmoid(x @ p["W_ir"].T + p["b_ir"] + h @ p["W_hr"].T + p["b_hr"])
-        z = sigmoid(x @ p["W_iz"].T + p["b_iz"] + h @ p["W_hz"].T + p["b_hz"])
-        n = np.tanh(x @ p["W_in"].T + p["b_in"] + r * (h @ p["W_hn"].T + p["b_hn"]))
-        h = (1 - z) * n + z * h
-        hs.append(h)
-    return np.stack(hs), h
-
-
-def zeros(xs, p):
-    return np.zeros((xs.shape[1], p["W_hr"].shape[0]), dtype=xs.dtype)
+# gru_forward, zeros: the notebook's given one-direction GRU (NumPy only, independent of coursekit.gru), as in the
+# learner corpus.
 
 
 def bigru_with(mistake=None):
