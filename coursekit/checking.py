@@ -20,9 +20,10 @@ import numpy as np
 
 from coursekit import harness
 from coursekit.feedback import (CheckFailed, Problem, failure_message, forbidden_message, learner_traceback,
-                               most_telling)
+                               most_telling, passed_message)
 from coursekit.forbidden import forbidden_reached
 from coursekit.harness import Invocation, copy_value, pack, unpack  # noqa: F401  (pack/unpack: public API)
+from coursekit.i18n import N_, Text
 
 PUBLIC_SEED = 2024  # the cases learners see in the notebook; the grader draws fresh ones per grading run
 
@@ -52,7 +53,7 @@ class Item:
     - reference(*args): the right answer; or ``validate(case, output) -> message or None`` for items whose
       answer is not unique (e.g. a random task generator)
     - mistakes: (diagnosis, wrong_implementation) pairs; an output equal to a wrong implementation's output is
-      reported with that diagnosis
+      reported with that diagnosis (an N_-marked template or a coursekit.i18n.Text, like every message here)
     - forbidden: names the learner's code must not use (e.g. "torch" in a NumPy exercise)
     - call: False for a value item (the target is a variable, compared with ``reference()``)
     - prepare, invoker, requirement: see the fields below
@@ -90,7 +91,8 @@ class Item:
 
 @dataclasses.dataclass
 class Verdict:
-    """What :func:`judge` concluded: ``message`` explains the first failure (or says all passed)."""
+    """What :func:`judge` concluded: ``message`` explains the first failure (or says all passed), in the
+    language it was judged for."""
 
     item: str
     passed: bool
@@ -126,13 +128,21 @@ def call_learner(item, fn, cases):
 # Trusted side: compare with the reference, name the likely mistake
 # ----------------------------------------------------------------------------------------------------------------
 
+# The templates of a mismatch that say the numbers are wrong (a probe's blame explains them; a shape does not)
+WRONG_VALUES = N_("{where} has wrong values: max abs error {error:.3g} at index {index} (got {got:.6g}, expected {expected:.6g})")
+NOT_FINITE = N_("{where} contains nan or inf (overflow? e.g. np.exp of a large number)")
+
+
 def _mismatch(output, expected, rtol, atol, where="output"):
-    """None if output matches expected (structure, shape, values); else a message naming the first difference."""
+    """None if output matches expected (structure, shape, values); else a Text naming the first difference
+    (its value ``where`` names the entry, e.g. "output[2]['b_hn']")."""
     if isinstance(expected, dict):
         if not isinstance(output, dict):
-            return f"{where} should be a dict with keys {sorted(expected)}, got a {type(output).__name__}"
+            return Text("{where} should be a dict with keys {keys}, got a {type}", where=where,
+                        keys=sorted(expected), type=type(output).__name__)
         if output.keys() != expected.keys():
-            return f"{where} has keys {sorted(output)}; expected {sorted(expected)}"
+            return Text("{where} has keys {keys}; expected {expected}", where=where, keys=sorted(output),
+                        expected=sorted(expected))
         for key in expected:
             problem = _mismatch(output[key], expected[key], rtol, atol, where=f"{where}[{key!r}]")
             if problem:
@@ -140,28 +150,31 @@ def _mismatch(output, expected, rtol, atol, where="output"):
         return None
     if isinstance(expected, tuple):
         if not isinstance(output, tuple):
-            return f"{where} should be a tuple of {len(expected)} values, got a single {type(output).__name__}"
+            return Text("{where} should be a tuple of {n} values, got a single {type}", where=where,
+                        n=len(expected), type=type(output).__name__)
         if len(output) != len(expected):
-            return f"{where} should be a tuple of {len(expected)} values, got {len(output)}"
+            return Text("{where} should be a tuple of {n} values, got {got}", where=where, n=len(expected),
+                        got=len(output))
         for index, (out, exp) in enumerate(zip(output, expected)):
             problem = _mismatch(out, exp, rtol, atol, where=f"{where}[{index}]")
             if problem:
                 return problem
         return None
     if isinstance(output, (tuple, dict)):
-        return f"{where} should be a single value, got a tuple of {len(output)}"
+        return Text("{where} should be a single value, got a tuple of {n}", where=where, n=len(output))
     out, exp = np.asarray(output), np.asarray(expected)
     if out.shape != exp.shape:
-        return f"{where} has shape {out.shape}; expected {exp.shape}"
+        return Text("{where} has shape {shape}; expected {expected}", where=where, shape=out.shape,
+                    expected=exp.shape)
     if exp.dtype.kind == "f" and out.dtype.kind not in "f":
-        return f"{where} has dtype {out.dtype}; expected floating point numbers"
+        return Text("{where} has dtype {dtype}; expected floating point numbers", where=where, dtype=out.dtype)
     if not np.all(np.isfinite(out)) and np.all(np.isfinite(exp)):
-        return f"{where} contains nan or inf (overflow? e.g. np.exp of a large number)"
+        return Text(NOT_FINITE, where=where)
     if not np.allclose(out, exp, rtol=rtol, atol=atol):
         err = np.abs(out.astype(np.float64) - exp.astype(np.float64))
         worst = np.unravel_index(np.argmax(err), err.shape) if err.ndim else ()
-        return (f"{where} has wrong values: max abs error {err.max():.3g} at index {tuple(map(int, worst))} "
-                f"(got {float(out[worst]):.6g}, expected {float(exp[worst]):.6g})")
+        return Text(WRONG_VALUES, where=where, error=float(err.max()), index=tuple(map(int, worst)),
+                    got=float(out[worst]), expected=float(exp[worst]))
     return None
 
 
@@ -175,18 +188,20 @@ def _dtype_change(output, expected, where="output"):
                                   for i, (o, e) in enumerate(zip(output, expected)))), None)
     out, exp = np.asarray(output), np.asarray(expected)
     if exp.dtype.kind == "f" and out.dtype.kind == "f" and out.dtype != exp.dtype:
-        return f"{where} is {out.dtype} although the inputs are {exp.dtype}"
+        return Text("{where} is {dtype} although the inputs are {expected}", where=where, dtype=str(out.dtype),
+                    expected=str(exp.dtype))
     return None
 
 
-DTYPE_CAUSE = ("an array made without dtype= is float64 (np.zeros(shape), np.array(list), np.ones(...)): create it "
-               "from the inputs, e.g. np.zeros_like(h) or np.zeros(shape, dtype=x.dtype), and do not cast")
-INPUT_CAUSE = ("x += ..., x[...] = ..., out=x and .resize_() write into the caller's array; compute into new "
-               "arrays instead (x = x + ...)")
-WARNING_CAUSE = "the value may look right, but the computation overflowed on the way: never exponentiate a large x"
-PRECISION_CAUSE = ("the numbers are right only to float32 precision (about 7 digits): something is computed in "
-                   "float32 (an astype(np.float32), a float32 constant or array) although the inputs are float64")
-TENSOR_CAUSE = "the text asks for a NumPy array: convert at the end, e.g. tensor.detach().numpy()"
+DTYPE_CAUSE = N_("an array made without dtype= is float64 (np.zeros(shape), np.array(list), np.ones(...)): create "
+                 "it from the inputs, e.g. np.zeros_like(h) or np.zeros(shape, dtype=x.dtype), and do not cast")
+INPUT_CAUSE = N_("x += ..., x[...] = ..., out=x and .resize_() write into the caller's array; compute into new "
+                 "arrays instead (x = x + ...)")
+WARNING_CAUSE = N_("the value may look right, but the computation overflowed on the way: never exponentiate a "
+                   "large x")
+PRECISION_CAUSE = N_("the numbers are right only to float32 precision (about 7 digits): something is computed in "
+                     "float32 (an astype(np.float32), a float32 constant or array) although the inputs are float64")
+TENSOR_CAUSE = N_("the text asks for a NumPy array: convert at the end, e.g. tensor.detach().numpy()")
 
 
 def _listed_mistake(item, cases, outcomes, problems):
@@ -225,15 +240,18 @@ def judge_case(item, case, outcome, index=-1):
     label, error = case.label, outcome.get("error")
     if error:
         kind = "stub" if error.startswith("NotImplementedError") else "error"
-        return Problem(label, f"{item.target} raised {error}", None, kind, index=index)
+        return Problem(label, Text("{target} raised {error}", target=item.target, error=error), None, kind,
+                       index=index)
     measures = outcome.get("measures") or {}
     if outcome.get("modified_input") or measures.get("tensor_args_changed"):
-        return Problem(label, f"{item.target} changed its inputs (values or shapes)", INPUT_CAUSE, "input",
-                       index=index)
+        return Problem(label, Text("{target} changed its inputs (values or shapes)", target=item.target),
+                       INPUT_CAUSE, "input", index=index)
     if outcome.get("warnings") and item.no_warnings:
-        return Problem(label, f"NumPy warned: {outcome['warnings'][0]!r}", WARNING_CAUSE, "warning", index=index)
+        return Problem(label, Text("NumPy warned: {warning!r}", warning=outcome["warnings"][0]), WARNING_CAUSE,
+                       "warning", index=index)
     if item.numpy_output and measures.get("tensor_output"):
-        return Problem(label, f"{item.target} returned a torch tensor", TENSOR_CAUSE, "requirement", index=index)
+        return Problem(label, Text("{target} returned a torch tensor", target=item.target), TENSOR_CAUSE,
+                       "requirement", index=index)
     if item.requirement is not None:
         found = item.requirement(case, outcome)
         if found:
@@ -247,7 +265,7 @@ def judge_case(item, case, outcome, index=-1):
     if problem is None:
         change = _dtype_change(output, expected) if item.keep_dtype else None
         return Problem(label, change, DTYPE_CAUSE, "dtype", index=index) if change else None
-    where = {problem.split(" ", 1)[0]}
+    where = {problem.values["where"]}
     if isinstance(expected, tuple) and isinstance(output, tuple) and len(output) == len(expected):
         wrong = [i for i, (o, e) in enumerate(zip(output, expected)) if _mismatch(o, e, case.rtol, case.atol)]
         if len(wrong) == 1:
@@ -257,7 +275,7 @@ def judge_case(item, case, outcome, index=-1):
     if hint is None and _float32_close(output, expected):
         hint = PRECISION_CAUSE
     # a probe's blame explains wrong numbers; a wrong shape or type says nothing about which part is wrong
-    blame = case.blame if ("wrong values" in problem or "nan or inf" in problem or case.shape_probe) else ""
+    blame = case.blame if (problem.template in (WRONG_VALUES, NOT_FINITE) or case.shape_probe) else ""
     return Problem(label, problem, hint or blame or None, "value", index=index)
 
 
@@ -291,16 +309,17 @@ def problems_of(item, cases, outcomes):
     return problems
 
 
-def judge(item, cases, outcomes):
-    """Judge the outcomes of :func:`call_learner` (run in the trusted process by the grader)."""
+def judge(item, cases, outcomes, language=None):
+    """Judge the outcomes of :func:`call_learner` (run in the trusted process by the grader); the message is in
+    ``language`` (the grader passes the submission's; default: this kernel's, coursekit.i18n)."""
     if len(outcomes) != len(cases):
         return Verdict(item.name, False, len(cases), 0,
                        f"expected {len(cases)} outcomes for {item.target}, got {len(outcomes)}")
     failed = [p for p in problems_of(item, cases, outcomes) if p]
     if failed:
-        message = failure_message(item.target, item.points, failed, len(cases))
+        message = failure_message(item.target, item.points, failed, len(cases), language)
     else:
-        message = f"{item.target}: all {len(cases)} cases pass."
+        message = passed_message(item.target, len(cases), language)
     return Verdict(item.name, not failed, len(cases), len(cases) - len(failed), message)
 
 
@@ -356,23 +375,26 @@ def _learner_trace(item, fn, case):
     return ""
 
 
-def check(item, fn, *, hidden=False, seed=PUBLIC_SEED, quiet=False):
+def check(item, fn, *, hidden=False, seed=PUBLIC_SEED, quiet=False, language=None):
     """Check a learner's function in the notebook; raise :class:`~coursekit.feedback.CheckFailed` (an
-    AssertionError that IPython shows as a few lines) naming the likely mistake when it is wrong."""
+    AssertionError that IPython shows as a few lines) naming the likely mistake when it is wrong. The message is
+    in ``language``, by default the notebook's (coursekit.i18n.kernel_language)."""
     __tracebackhide__ = True  # noqa: F841  (pytest and IPython's debugger skip this frame)
     found = forbidden_found(item, fn)
     if found:
-        raise CheckFailed(forbidden_message(item.target, found, item.forbidden))
+        raise CheckFailed(forbidden_message(item.target, found, item.forbidden, language))
     cases = cases_for(item, seed, hidden)
     outcomes = call_learner(item, fn, cases)
     failed = [p for p in problems_of(item, cases, outcomes) if p]
     if failed:
         shown = most_telling(failed)
         trace = _learner_trace(item, fn, cases[shown.index]) if shown.kind == "error" and item.call else ""
-        raise CheckFailed(failure_message(item.target, item.points, failed, len(cases)), trace)
-    verdict = Verdict(item.name, True, len(cases), len(cases), f"{item.target}: all {len(cases)} cases pass.")
+        raise CheckFailed(failure_message(item.target, item.points, failed, len(cases), language), trace)
+    verdict = Verdict(item.name, True, len(cases), len(cases), passed_message(item.target, len(cases), language))
     if not quiet:
-        print(("hidden " if hidden else "") + "check passed: " + verdict.message)
+        line = (Text("hidden check passed: {message}", message=verdict.message) if hidden
+                else Text("check passed: {message}", message=verdict.message))
+        print(line.render(language))
     return verdict
 
 

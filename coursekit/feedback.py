@@ -4,6 +4,9 @@ A failed check says what is wrong on one case, the likely cause, the points at s
 cases. In a notebook it is raised as :class:`CheckFailed`, an AssertionError whose ``_render_traceback_`` (the
 protocol IPython uses for exceptions that draw themselves) shows those lines and, when the learner's own code
 raised, the learner's frames of that traceback, never coursekit's.
+
+Every piece is a :class:`coursekit.i18n.Text` (or an ``N_``-marked template) until a message is put together in
+the learner's language: ``failure_message(..., language)``. A Chinese notebook gets Chinese lines.
 """
 
 import dataclasses
@@ -11,18 +14,23 @@ import os
 import traceback
 from typing import Optional
 
+from coursekit.i18n import Message, N_, Text, render
+
 _COURSEKIT = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 # Why a forbidden *name* (not a module) is refused; modules need no explanation beyond "write it yourself".
+_SILENCED_NUMPY = N_("silencing NumPy's warnings hides an overflow instead of avoiding it")
+_SILENCED = N_("silencing warnings hides an overflow instead of avoiding it")
+_TRACER = N_("the checker counts lines of Python with a tracer, which must stay on")
 NAME_REASONS = {
-    "errstate": "silencing NumPy's warnings hides an overflow instead of avoiding it",
-    "seterr": "silencing NumPy's warnings hides an overflow instead of avoiding it",
-    "catch_warnings": "silencing warnings hides an overflow instead of avoiding it",
-    "filterwarnings": "silencing warnings hides an overflow instead of avoiding it",
-    "simplefilter": "silencing warnings hides an overflow instead of avoiding it",
-    "settrace": "the checker counts lines of Python with a tracer, which must stay on",
-    "setprofile": "the checker counts lines of Python with a tracer, which must stay on",
-    "accumulate": "accumulate applies the steps one after another (a loop over time, run in C)",
+    "errstate": _SILENCED_NUMPY,
+    "seterr": _SILENCED_NUMPY,
+    "catch_warnings": _SILENCED,
+    "filterwarnings": _SILENCED,
+    "simplefilter": _SILENCED,
+    "settrace": _TRACER,
+    "setprofile": _TRACER,
+    "accumulate": N_("accumulate applies the steps one after another (a loop over time, run in C)"),
 }
 
 
@@ -37,9 +45,9 @@ class Problem:
     - listed: the cause is a listed mistake whose output equals the learner's (the strongest evidence)
     """
 
-    label: str
-    what: str
-    cause: Optional[str] = None
+    label: Message
+    what: Message
+    cause: Optional[Message] = None
     kind: str = "value"
     listed: bool = False
     index: int = -1
@@ -54,32 +62,47 @@ def most_telling(problems):
 
 
 def _points(points):
-    return f"{points:g} point{'s' if points != 1 else ''}"
+    return Text("{points:g} point", points=points) if points == 1 else Text("{points:g} points", points=points)
 
 
-def failure_message(target, points, problems, n_cases):
-    """The few lines of a failed check."""
+def failure_message(target, points, problems, n_cases, language=None):
+    """The few lines of a failed check, in ``language`` (default: the kernel's, coursekit.i18n)."""
     if any(p.kind == "stub" for p in problems):
-        return (f"{target} is not answered yet: replace `raise NotImplementedError()` in its cell with your code "
-                f"({_points(points)} at stake).")
+        return render(Text("{target} is not answered yet: replace `raise NotImplementedError()` in its cell with "
+                           "your code ({points} at stake).", target=target, points=_points(points)), language)
     shown = most_telling(problems)
-    lines = [f"{target} is not right yet: {len(problems)} of {n_cases} cases fail ({_points(points)} at stake; "
-             "grading runs more cases).",
-             f"What is wrong [{shown.label}]: {shown.what}"]
+    lines = [Text("{target} is not right yet: {failed} of {total} cases fail ({points} at stake; grading runs "
+                  "more cases).", target=target, failed=len(problems), total=n_cases, points=_points(points)),
+             Text("What is wrong [{label}]: {what}", label=_as_text(shown.label), what=_as_text(shown.what))]
     if shown.cause:
-        lines.append(f"Likely cause: {shown.cause}")
-    return "\n".join(lines)
+        lines.append(Text("Likely cause: {cause}", cause=_as_text(shown.cause)))
+    return "\n".join(render(line, language) for line in lines)
 
 
-def forbidden_message(target, found, forbidden):
+def passed_message(target, n_cases, language=None):
+    return render(Text("{target}: all {total} cases pass.", target=target, total=n_cases), language)
+
+
+def _as_text(message):
+    """A message as a value of another: an N_-marked str is translated too (Text without values)."""
+    return message if isinstance(message, Text) else Text(message)
+
+
+def forbidden_message(target, found, forbidden, language=None):
     """The message for a function that reaches forbidden modules or names: {what it wrote: what it reaches}."""
     used = ", ".join(f"{label} ({reached})" if label.strip("'") != reached else label
                      for label, reached in found.items())
-    reasons = sorted({NAME_REASONS[r] for r in found.values() if r in NAME_REASONS})
+    reasons = sorted({render(NAME_REASONS[r], language) for r in found.values() if r in NAME_REASONS})
     modules = [f for f in forbidden if f not in NAME_REASONS]
-    why = f": {'; '.join(reasons)}" if reasons else ""
-    return (f"{target} uses {used}{why}. This exercise must be written without "
-            f"{', '.join(modules) if modules else 'them'}.")
+    if modules:
+        without = Text("This exercise must be written without {modules}.", modules=", ".join(modules))
+    else:
+        without = Text("This exercise must be written without them.")
+    if reasons:
+        uses = Text("{target} uses {used}: {reasons}.", target=target, used=used, reasons="; ".join(reasons))
+    else:
+        uses = Text("{target} uses {used}.", target=target, used=used)
+    return render(uses, language) + " " + render(without, language)
 
 
 def learner_traceback(exc):
@@ -88,7 +111,8 @@ def learner_traceback(exc):
         _COURSEKIT)]
     if not frames:
         return ""
-    return "".join(["Traceback of your code (most recent call last):\n", *traceback.format_list(frames),
+    return "".join([render(N_("Traceback of your code (most recent call last):")) + "\n",
+                    *traceback.format_list(frames),
                     *traceback.format_exception_only(type(exc), exc)])
 
 

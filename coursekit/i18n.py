@@ -13,18 +13,22 @@ Where the language is known:
 - **in a learner's kernel** (JupyterLab), from the notebook the kernel was started for: jupyter_server puts its
   path in the kernel's environment as ``JPY_SESSION_NAME``; ``kernel_language()`` reads that notebook's metadata.
 
-Messages are English in the source and translated where they are shown, with gettext: a check builds its message
-from a template, ``translator(language)(template).format(**values)``, so the catalog entry is the template
-(``"{name}: {passed}/{total} cases pass."``) and the numbers stay numbers. The compiled catalogs are
+Messages are English in the source and translated where they are shown, with gettext. A check builds a
+:class:`Text`, a template and its values (``Text("{name}: all {total} cases pass.", name=..., total=...)``), and
+renders it only once the language is known (:func:`render`): the catalog entry is the template and the numbers
+stay numbers. A template that is only defined (a table of causes) is marked with :func:`N_`. ``python -m i18n
+messages`` extracts both kinds of mark; the compiled catalogs are
 ``coursekit/locale/<language>/LC_MESSAGES/coursekit.mo``; a missing catalog or entry gives the English.
 """
 
+import dataclasses
+import functools
 import gettext
 import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 SOURCE = "en"
 LANGUAGES = (SOURCE, "zh_CN")
@@ -73,7 +77,12 @@ def kernel_language(environ: Mapping[str, str] = os.environ) -> str:
     if _chosen is not None:
         return _chosen
     session = environ.get("JPY_SESSION_NAME", "")
-    return language_of(session) if session.endswith(".ipynb") else SOURCE
+    if not session.endswith(".ipynb"):
+        return SOURCE
+    # jupyter_server gives the notebook's path, or (without a file name) its path below the server's root; the
+    # kernel runs in the notebook's folder, so the file name alone finds it there
+    path = Path(session)
+    return language_of(path if path.is_file() else path.name)
 
 
 def translator(language: str, localedir: os.PathLike | str = LOCALE_DIR,
@@ -83,4 +92,57 @@ def translator(language: str, localedir: os.PathLike | str = LOCALE_DIR,
     language = normalize(language)
     if language == SOURCE:
         return str
-    return gettext.translation(domain, localedir=str(localedir), languages=[language], fallback=True).gettext
+    return _catalog(language, str(localedir), domain)
+
+
+@functools.lru_cache(maxsize=None)
+def _catalog(language: str, localedir: str, domain: str) -> Callable[[str], str]:
+    return gettext.translation(domain, localedir=localedir, languages=[language], fallback=True).gettext
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Messages: English templates, filled in after translation
+# ----------------------------------------------------------------------------------------------------------------
+
+def N_(template: str) -> str:
+    """Mark a template where it is only defined (a table of causes, a constant); it is translated where shown."""
+    return template
+
+
+class Text(str):
+    """A learner-visible message: its English, plus the template and values to render it in another language.
+
+    ``Text("{where} has shape {got}; expected {expected}", where="output", got=(2, 3), expected=(3, 2))`` is the
+    str "output has shape (2, 3); expected (3, 2)", so English code and tests use it like any string; only
+    :meth:`render` (or :func:`render`) looks the template up. Values are data (numbers, shapes, identifiers) and
+    stay as they are, except values that are themselves Text, which are rendered in the same language. A Text
+    without values is a finished sentence (it may quote code with braces) and is never formatted. Joining Texts
+    with + gives a plain (English) str: put the parts in a template instead.
+    """
+
+    def __new__(cls, template: str, **values):
+        self = super().__new__(cls, template.format(**values) if values else template)
+        self.template, self.values = template, values
+        return self
+
+    def render(self, language: Optional[str] = None) -> str:
+        """The message in ``language`` (default: :func:`kernel_language`)."""
+        translated = translator(kernel_language() if language is None else language)(self.template)
+        if not self.values:
+            return translated
+        return translated.format(**{key: value.render(language) if isinstance(value, Text) else value
+                                    for key, value in self.values.items()})
+
+    def __repr__(self) -> str:
+        return f"Text({self.template!r}, **{self.values!r})"
+
+
+Message = Union[Text, str]  # a plain str is a template without values (N_-marked where it is defined) or data
+
+
+def render(message: Message, language: Optional[str] = None) -> str:
+    """``message`` in ``language`` (default: :func:`kernel_language`). A plain str is looked up as a template as
+    it is (it has no values to fill in): an N_-marked constant is translated, any other text comes back unchanged."""
+    if isinstance(message, Text):
+        return message.render(language)
+    return translator(kernel_language() if language is None else language)(message)

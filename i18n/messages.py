@@ -19,7 +19,7 @@ from babel.messages.mofile import write_mo
 from i18n import catalogs
 
 DOMAIN = "coursekit"
-KEYWORDS = {"_": None, "N_": None}
+KEYWORDS = {"_": None, "N_": None, "Text": None}
 SOURCES = ("coursekit", "autograder")
 
 
