@@ -261,6 +261,13 @@ def test_hidden_cases_cover_the_edge_cases():
     assert all(a.dtype == np.float32 for a in case.args[:3])
 
 
+def test_sequence_probes_of_one_step_are_named_like_the_cell_probes():
+    cell = [c.label for c in gb.cell_backward_cases(np.random.default_rng(0), False) if c.label.startswith("probe")]
+    seq = [c.label for c in gb.sequence_backward_cases(np.random.default_rng(0), False)
+           if c.label.startswith("probe (T=1)")]
+    assert seq == [label.replace("probe: ", "probe (T=1): ") for label in cell]
+
+
 def test_cases_are_deterministic_and_extend_the_forward_cases():
     a = gb.cell_backward_cases(np.random.default_rng(5), True)
     b = gb.cell_backward_cases(np.random.default_rng(5), True)

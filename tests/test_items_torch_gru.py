@@ -241,6 +241,16 @@ def test_predicted_shapes_stubs_fail(value, words, expect_failure):
     assert words in expect_failure(SHAPES, value)
 
 
+def test_predicted_shapes_messages_keep_their_templates():
+    """The message of a wrong prediction is one Text (its hint a Text inside it), so it renders in the notebook's
+    language: no part of it was joined into plain English."""
+    from coursekit.i18n import Text
+    message = tg._validate_shapes(None, with_change("batch_first", "h_n", (4, 1, 20)))
+    assert isinstance(message, Text) and isinstance(message.values["first"], Text)
+    assert isinstance(message.values["first"].values["hint"], Text)
+    assert isinstance(tg._validate_shapes(None, None), Text)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # GRUClassifier
 # ----------------------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import numpy as np
 
 from coursekit import gru
 from coursekit.checking import Case, Item
+from coursekit.i18n import N_, Text
 from coursekit.items.cases import cell_cases, gru_params, probe_params, sequence_cases
 
 ASSIGNMENT = "03-gru-backprop"
@@ -66,44 +67,52 @@ def _with_upstream(rng, cases, shape_of):
 
 # Probes: forward states chosen so that one path of the backward pass carries gradient (z = 1 closes every path
 # but the direct one, r = 1 leaves the reset gate's derivative at 0...), in an order that adds one path at a time.
-CELL_PROBES = (  # label, z forced, r forced, blame
-    ("probe: z forced to 1 (only the direct path)", 1, None,
-     "the direct path: h' = (1 - z) * n + z * h_prev depends on h_prev directly, so dh_prev starts from "
-     "dh_next * z (and with z = 1 nothing flows into the gates)"),
-    ("probe: z = 0, r = 1 (the candidate's path)", 0, 1,
-     "the candidate's path: dn = dh_next * (1 - z), da_n = dn * (1 - n**2), then dx += da_n @ W_in, "
-     "dh_prev += (da_n * r) @ W_hn, dW_in = da_n.T @ x, db_in = da_n.sum(0), dW_hn = (da_n * r).T @ h_prev, "
-     "db_hn = (da_n * r).sum(0)"),
-    ("probe: z = 0 (the reset gate's path)", 0, None,
-     "the reset gate's path: dr = da_n * gh_n with the cached gh_n = h_prev @ W_hn.T + b_hn, "
-     "da_r = dr * r * (1 - r); and W_hn, b_hn sit inside r * (...): their gradients use da_n * r"),
-    ("probe: every path", None, None,
-     "the update gate's path: dz = dh_next * (h_prev - n), da_z = dz * z * (1 - z)"),
+CELL_PROBES = (  # label, the label of the same probe as a sequence of T = 1, z forced, r forced, blame
+    (N_("probe: z forced to 1 (only the direct path)"), N_("probe (T=1): z forced to 1 (only the direct path)"),
+     1, None,
+     N_("the direct path: h' = (1 - z) * n + z * h_prev depends on h_prev directly, so dh_prev starts from "
+        "dh_next * z (and with z = 1 nothing flows into the gates)")),
+    (N_("probe: z = 0, r = 1 (the candidate's path)"), N_("probe (T=1): z = 0, r = 1 (the candidate's path)"),
+     0, 1,
+     N_("the candidate's path: dn = dh_next * (1 - z), da_n = dn * (1 - n**2), then dx += da_n @ W_in, "
+        "dh_prev += (da_n * r) @ W_hn, dW_in = da_n.T @ x, db_in = da_n.sum(0), dW_hn = (da_n * r).T @ h_prev, "
+        "db_hn = (da_n * r).sum(0)")),
+    (N_("probe: z = 0 (the reset gate's path)"), N_("probe (T=1): z = 0 (the reset gate's path)"), 0, None,
+     N_("the reset gate's path: dr = da_n * gh_n with the cached gh_n = h_prev @ W_hn.T + b_hn, "
+        "da_r = dr * r * (1 - r); and W_hn, b_hn sit inside r * (...): their gradients use da_n * r")),
+    (N_("probe: every path"), N_("probe (T=1): every path"), None, None,
+     N_("the update gate's path: dz = dh_next * (h_prev - n), da_z = dz * z * (1 - z)")),
 )
 
 # Where a wrong gradient shows up, what it usually means (used when no listed mistake explains the output).
 ENTRY_HINTS = (
-    ("output[2]['W_iz']", "dW_iz = da_z.T @ x with da_z = dh_next * (h_prev - n) * z * (1 - z): the update gate's "
-                          "path"),
-    ("output[2]['W_hz']", "dW_hz = da_z.T @ h_prev with da_z = dh_next * (h_prev - n) * z * (1 - z): the update "
-                          "gate's path"),
-    ("output[2]['b_iz']", "db_iz = da_z.sum(axis=0), da_z = dh_next * (h_prev - n) * z * (1 - z): the update gate's "
-                          "path"),
-    ("output[2]['W_ir']", "dW_ir = da_r.T @ x with da_r = da_n * gh_n * r * (1 - r): the reset gate's path"),
-    ("output[2]['W_hr']", "dW_hr = da_r.T @ h_prev with da_r = da_n * gh_n * r * (1 - r): the reset gate's path"),
-    ("output[2]['b_ir']", "db_ir = da_r.sum(axis=0), da_r = da_n * gh_n * r * (1 - r): the reset gate's path"),
-    ("output[2]['W_in']", "dW_in = da_n.T @ x with da_n = dh_next * (1 - z) * (1 - n**2): the candidate's path"),
-    ("output[2]['b_in']", "db_in = da_n.sum(axis=0), da_n = dh_next * (1 - z) * (1 - n**2): the candidate's path"),
-    ("output[2]['b_hn']", "db_hn is (da_n * r).sum(axis=0): b_hn sits inside r * (W_hn h_prev + b_hn), unlike b_in"),
-    ("output[2]['W_hn']", "dW_hn is (da_n * r).T @ h_prev: W_hn h_prev is multiplied by r"),
-    ("output[2]['b_hr']", "db_hr = db_ir = da_r.sum(axis=0): both biases enter r's pre-activation the same way"),
-    ("output[2]['b_hz']", "db_hz = db_iz = da_z.sum(axis=0): both biases enter z's pre-activation the same way"),
+    ("output[2]['W_iz']", N_("dW_iz = da_z.T @ x with da_z = dh_next * (h_prev - n) * z * (1 - z): the update "
+                             "gate's path")),
+    ("output[2]['W_hz']", N_("dW_hz = da_z.T @ h_prev with da_z = dh_next * (h_prev - n) * z * (1 - z): the "
+                             "update gate's path")),
+    ("output[2]['b_iz']", N_("db_iz = da_z.sum(axis=0), da_z = dh_next * (h_prev - n) * z * (1 - z): the update "
+                             "gate's path")),
+    ("output[2]['W_ir']", N_("dW_ir = da_r.T @ x with da_r = da_n * gh_n * r * (1 - r): the reset gate's path")),
+    ("output[2]['W_hr']", N_("dW_hr = da_r.T @ h_prev with da_r = da_n * gh_n * r * (1 - r): the reset gate's "
+                             "path")),
+    ("output[2]['b_ir']", N_("db_ir = da_r.sum(axis=0), da_r = da_n * gh_n * r * (1 - r): the reset gate's path")),
+    ("output[2]['W_in']", N_("dW_in = da_n.T @ x with da_n = dh_next * (1 - z) * (1 - n**2): the candidate's "
+                             "path")),
+    ("output[2]['b_in']", N_("db_in = da_n.sum(axis=0), da_n = dh_next * (1 - z) * (1 - n**2): the candidate's "
+                             "path")),
+    ("output[2]['b_hn']", N_("db_hn is (da_n * r).sum(axis=0): b_hn sits inside r * (W_hn h_prev + b_hn), unlike "
+                             "b_in")),
+    ("output[2]['W_hn']", N_("dW_hn is (da_n * r).T @ h_prev: W_hn h_prev is multiplied by r")),
+    ("output[2]['b_hr']", N_("db_hr = db_ir = da_r.sum(axis=0): both biases enter r's pre-activation the same "
+                             "way")),
+    ("output[2]['b_hz']", N_("db_hz = db_iz = da_z.sum(axis=0): both biases enter z's pre-activation the same "
+                             "way")),
 )
 
 
 def _cell_probe_cases(rng, B=2, H=3):
     cases = []
-    for label, z, r, blame in CELL_PROBES:
+    for label, _, z, r, blame in CELL_PROBES:
         x, h = rng.standard_normal((B, H)), rng.standard_normal((B, H))
         params = probe_params(gru_params(rng, H, H), z, r, ())
         cases.append(Case(label, (rng.standard_normal((B, H)), x, h, params), blame=blame))
@@ -111,27 +120,26 @@ def _cell_probe_cases(rng, B=2, H=3):
 
 
 def _sequence_probe_cases(rng, B=2, H=3):
-    cases = [Case(c.label.replace("probe: ", "probe (T=1): "), (c.args[0][None], c.args[1][None], c.args[2],
-                                                                  c.args[3]), blame=c.blame)
-             for c in _cell_probe_cases(rng, B, H)]
+    cases = [Case(sequence_label, (c.args[0][None], c.args[1][None], c.args[2], c.args[3]), blame=c.blame)
+             for c, (_, sequence_label, *_) in zip(_cell_probe_cases(rng, B, H), CELL_PROBES)]
     T = 3
     independent = probe_params(gru_params(rng, H, H), 0, 1, ("W_hn", "b_hn"))  # no gradient reaches h_prev
-    cases.append(Case("probe: T=3, steps independent (z = 0, r = 1, W_hn = 0)",
+    cases.append(Case(N_("probe: T=3, steps independent (z = 0, r = 1, W_hn = 0)"),
                       (rng.standard_normal((T, B, H)), rng.standard_normal((T, B, H)), rng.standard_normal((B, H)),
                        independent),
-                      blame="the time order of the BPTT loop: dxs[t] belongs to xs[t], and the weight gradients "
-                            "add up the contributions of every step t"))
+                      blame=N_("the time order of the BPTT loop: dxs[t] belongs to xs[t], and the weight gradients "
+                               "add up the contributions of every step t")))
     dhs = rng.standard_normal((T, B, H))
     dhs[:-1] = 0.0
-    cases.append(Case("probe: T=3, upstream gradient at the last step only",
+    cases.append(Case(N_("probe: T=3, upstream gradient at the last step only"),
                       (dhs, rng.standard_normal((T, B, H)), rng.standard_normal((B, H)), gru_params(rng, H, H)),
-                      blame="the time order of the BPTT loop: run t from T-1 down to 0, and start each step from "
-                            "dhs[t] + the dh_prev that step t+1 returned"))
-    cases.append(Case("probe: T=4, every path",
+                      blame=N_("the time order of the BPTT loop: run t from T-1 down to 0, and start each step from "
+                               "dhs[t] + the dh_prev that step t+1 returned")))
+    cases.append(Case(N_("probe: T=4, every path"),
                       (rng.standard_normal((4, B, H)), rng.standard_normal((4, B, H)), rng.standard_normal((B, H)),
                        gru_params(rng, H, H)),
-                      blame="the BPTT loop: at every step dh = dhs[t] + dh_prev from step t+1, and every step's "
-                            "weight gradients are added"))
+                      blame=N_("the BPTT loop: at every step dh = dhs[t] + dh_prev from step t+1, and every step's "
+                               "weight gradients are added")))
     return cases
 
 
@@ -229,49 +237,50 @@ def _wrong_sequence(mistake=None, cell_mistake=None):
 
 CELL_MISTAKES = (
     ("no direct path",
-     "the direct path is missing: h' = (1 - z) * n + z * h_prev depends on h_prev directly, so dh_prev starts "
-     "from dh_next * z before the gate paths are added"),
+     N_("the direct path is missing: h' = (1 - z) * n + z * h_prev depends on h_prev directly, so dh_prev starts "
+        "from dh_next * z before the gate paths are added")),
     ("z for dn",
-     "dn uses z instead of 1 - z: n enters h' as (1 - z) * n, so dn = dh_next * (1 - z)"),
+     N_("dn uses z instead of 1 - z: n enters h' as (1 - z) * n, so dn = dh_next * (1 - z)")),
     ("no tanh'",
-     "the derivative of tanh is missing: n = tanh(a_n), so da_n = dn * (1 - n**2)"),
+     N_("the derivative of tanh is missing: n = tanh(a_n), so da_n = dn * (1 - n**2)")),
     ("gh_n without b_hn",
-     "the reset gate's gradient uses W_hn h_prev without b_hn: r multiplies gh_n = h_prev W_hn^T + b_hn "
-     "(bias included), so dr = da_n * gh_n with the cached gh_n"),
+     N_("the reset gate's gradient uses W_hn h_prev without b_hn: r multiplies gh_n = h_prev W_hn^T + b_hn "
+        "(bias included), so dr = da_n * gh_n with the cached gh_n")),
     ("gh_n without r",
-     "W_hn and b_hn sit inside r * (h_prev W_hn^T + b_hn): their gradient (and the path through W_hn to "
-     "dh_prev) is da_n * r, not da_n"),
+     N_("W_hn and b_hn sit inside r * (h_prev W_hn^T + b_hn): their gradient (and the path through W_hn to "
+        "dh_prev) is da_n * r, not da_n")),
     ("dz sign",
-     "dz has the wrong sign: dh'/dz = h_prev - n, not n - h_prev"),
+     N_("dz has the wrong sign: dh'/dz = h_prev - n, not n - h_prev")),
     ("no sigmoid'",
-     "the derivative of the sigmoid is missing: r = sigmoid(a_r), so da_r = dr * r * (1 - r) (same for z)"),
+     N_("the derivative of the sigmoid is missing: r = sigmoid(a_r), so da_r = dr * r * (1 - r) (same for z)")),
 )
 
 SEQUENCE_MISTAKES = (
     ("grads of step 0 only",
-     "the weight gradients are not summed over time: grads holds only the contribution of step t = 0 (the last "
-     "one the reverse loop visits); the same weights are used at every step, so add them up: "
-     "grads[k] += step_grads[k]"),
+     N_("the weight gradients are not summed over time: grads holds only the contribution of step t = 0 (the last "
+        "one the reverse loop visits); the same weights are used at every step, so add them up: "
+        "grads[k] += step_grads[k]")),
     ("grads of step T-1 only",
-     "the weight gradients are not summed over time: grads holds only the contribution of the last step T-1; "
-     "the same weights are used at every step, so add every step's gradients: grads[k] += step_grads[k]"),
+     N_("the weight gradients are not summed over time: grads holds only the contribution of the last step T-1; "
+        "the same weights are used at every step, so add every step's gradients: grads[k] += step_grads[k]")),
     ("upstream only at the end",
-     "the upstream gradient dhs[t] is added only at the last step; the loss reads every hidden state, so at "
-     "every step dh = dhs[t] + (the gradient dh_prev that came back from step t+1)"),
+     N_("the upstream gradient dhs[t] is added only at the last step; the loss reads every hidden state, so at "
+        "every step dh = dhs[t] + (the gradient dh_prev that came back from step t+1)")),
     ("no recurrent gradient",
-     "the gradient from the future is dropped: each step starts from dhs[t] alone; carry dh_prev of step t+1 "
-     "back and add it: dh = dhs[t] + dh_prev"),
+     N_("the gradient from the future is dropped: each step starts from dhs[t] alone; carry dh_prev of step t+1 "
+        "back and add it: dh = dhs[t] + dh_prev")),
     ("dxs reversed",
-     "dxs is in reverse time order: the loop runs t = T-1, ..., 0, so store the step's dx at dxs[t] "
-     "(or reverse the list at the end)"),
+     N_("dxs is in reverse time order: the loop runs t = T-1, ..., 0, so store the step's dx at dxs[t] "
+        "(or reverse the list at the end)")),
 )
 
 GRU_CELL_BACKWARD = Item(
     name="test_gru_cell_backward", target="gru_cell_backward", points=6, make_cases=cell_backward_cases,
     reference=cell_backward_reference, prepare=_prepare_cell, forbidden=NOT_ALLOWED,
     entry_hints=ENTRY_HINTS + (
-        ("only output[1]", "dh_prev collects four paths: dh_next * z + da_r @ W_hr + da_z @ W_hz + (da_n * r) @ W_hn"),
-        ("only output[0]", "dx collects three paths: da_r @ W_ir + da_z @ W_iz + da_n @ W_in")),
+        ("only output[1]", N_("dh_prev collects four paths: dh_next * z + da_r @ W_hr + da_z @ W_hz + (da_n * r) @ "
+                              "W_hn")),
+        ("only output[0]", N_("dx collects three paths: da_r @ W_ir + da_z @ W_iz + da_n @ W_in"))),
     mistakes=tuple((diagnosis, _wrong_cell(key)) for key, diagnosis in CELL_MISTAKES),
 )
 
@@ -279,12 +288,13 @@ GRU_BACKWARD = Item(
     name="test_gru_backward", target="gru_backward", points=4, make_cases=sequence_backward_cases,
     reference=sequence_backward_reference, prepare=_prepare_sequence, forbidden=NOT_ALLOWED,
     entry_hints=ENTRY_HINTS + (
-        ("only output[0]", "dxs: dxs[t] is the dx that step t's backward returns, stored at index t"),
-        ("only output[1]", "dh0: the gradient on h0 is the dh_prev that the backward of step 0 returns, after "
-                           "the loop (not an upstream gradient)"),
-        ("only output[2]", "grads: every step's weight gradients are added up, grads[k] += step_grads[k]")),
+        ("only output[0]", N_("dxs: dxs[t] is the dx that step t's backward returns, stored at index t")),
+        ("only output[1]", N_("dh0: the gradient on h0 is the dh_prev that the backward of step 0 returns, after "
+                              "the loop (not an upstream gradient)")),
+        ("only output[2]", N_("grads: every step's weight gradients are added up, grads[k] += step_grads[k]"))),
     mistakes=tuple((diagnosis, _wrong_sequence(mistake=key)) for key, diagnosis in SEQUENCE_MISTAKES) + tuple(
-        (f"gru_cell_backward still has a mistake ({diagnosis}); make test_gru_cell_backward pass first",
+        (Text("gru_cell_backward still has a mistake ({diagnosis}); make test_gru_cell_backward pass first",
+              diagnosis=Text(diagnosis)),
          _wrong_sequence(cell_mistake=key)) for key, diagnosis in CELL_MISTAKES),
 )
 
@@ -331,17 +341,18 @@ def _wrong_candidate(mistake):
 
 
 CANDIDATE_MISTAKES = (
-    ("no tanh'", "da_n is missing the derivative of tanh: n = tanh(a_n), so da_n = dn * (1 - n**2), with n from "
-                 "the cache"),
-    ("1 - z again", "da_n has the factor (1 - z) twice: dn already is dh' * (1 - z) (step 1), so da_n = dn * "
-                    "(1 - n**2)"),
-    ("gh_n without b_hn", "dr uses h_prev W_hn^T without b_hn: r multiplies g_n = h_prev W_hn^T + b_hn, bias "
-                          "included, which the cache holds as gh_n; dr = da_n * gh_n"),
-    ("product rule swapped", "dr and dgh_n are swapped: for a_n = ... + r * g_n, the derivative with respect to r "
-                             "is g_n and with respect to g_n is r, so dr = da_n * gh_n and dgh_n = da_n * r"),
-    ("dgh_n without r", "dgh_n is missing the factor r: g_n enters a_n as r * g_n, so dgh_n = da_n * r"),
-    ("no sigmoid'", "da_r is missing the derivative of the sigmoid: r = sigmoid(a_r), so da_r = dr * r * (1 - r)"),
-    ("z's derivative", "da_r uses the update gate's derivative z * (1 - z); the reset gate's is r * (1 - r)"),
+    ("no tanh'", N_("da_n is missing the derivative of tanh: n = tanh(a_n), so da_n = dn * (1 - n**2), with n "
+                    "from the cache")),
+    ("1 - z again", N_("da_n has the factor (1 - z) twice: dn already is dh' * (1 - z) (step 1), so da_n = dn * "
+                       "(1 - n**2)")),
+    ("gh_n without b_hn", N_("dr uses h_prev W_hn^T without b_hn: r multiplies g_n = h_prev W_hn^T + b_hn, bias "
+                             "included, which the cache holds as gh_n; dr = da_n * gh_n")),
+    ("product rule swapped", N_("dr and dgh_n are swapped: for a_n = ... + r * g_n, the derivative with respect to "
+                                "r is g_n and with respect to g_n is r, so dr = da_n * gh_n and dgh_n = da_n * r")),
+    ("dgh_n without r", N_("dgh_n is missing the factor r: g_n enters a_n as r * g_n, so dgh_n = da_n * r")),
+    ("no sigmoid'", N_("da_r is missing the derivative of the sigmoid: r = sigmoid(a_r), so da_r = dr * r * "
+                       "(1 - r)")),
+    ("z's derivative", N_("da_r uses the update gate's derivative z * (1 - z); the reset gate's is r * (1 - r)")),
 )
 
 CANDIDATE_BACKWARD = Item(

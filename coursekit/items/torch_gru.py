@@ -15,6 +15,7 @@ import numpy as np
 
 from coursekit import gru
 from coursekit.checking import Case, Invocation, Item
+from coursekit.i18n import N_, Text
 from coursekit.items.cases import F32, gru_params
 
 ASSIGNMENT = "04-torch-gru"
@@ -56,24 +57,25 @@ def gru_param_count_reference(input_size, hidden_size, num_layers=1, bidirection
 
 def _param_count_cases(rng, hidden):
     I, H = (int(v) for v in rng.integers(2, 50, size=2))
-    configs = [("seed's nn.GRU(5, 6, 2)", (5, 6, 2, False)),
+    configs = [(N_("seed's nn.GRU(5, 6, 2)"), (5, 6, 2, False)),
                ("nn.GRU(10, 20, num_layers=3, bidirectional=True)", (10, 20, 3, True)),
-               ("defaults: nn.GRU(3, 4)", (3, 4)),
+               (N_("defaults: nn.GRU(3, 4)"), (3, 4)),
                ("nn.GRU(7, 4, bidirectional=True)", (7, 4, 1, True)),
                (f"nn.GRU({I}, {H}, num_layers=4)", (I, H, 4, False))]
     if hidden:
         configs += [("nn.GRU(128, 256, num_layers=2, bidirectional=True)", (128, 256, 2, True)),
                     (f"nn.GRU({H}, {I}, num_layers=2, bidirectional=True)", (H, I, 2, True))]
-    probes = [("probe: nn.GRU(1, 1)", (1, 1, 1, False),
-               "one layer, one direction: 3 gate blocks (r, z, n), each with W_i (H x I), W_h (H x H) and two "
-               "bias vectors (H each): 3 * H * (I + H + 2)"),
-              ("probe: nn.GRU(2, 3, num_layers=2)", (2, 3, 2, False),
-               "stacked layers: every layer has its own weights, and layers above the first read the H outputs "
-               "of the layer below, not input_size"),
-              ("probe: nn.GRU(2, 3, bidirectional=True)", (2, 3, 1, True),
-               "bidirectional: each layer has two directions, each with its own full set of weights"),
-              ("probe: nn.GRU(2, 3, num_layers=2, bidirectional=True)", (2, 3, 2, True),
-               "bidirectional and stacked: layers above the first read both directions' outputs, 2 * H features")]
+    probes = [(N_("probe: nn.GRU(1, 1)"), (1, 1, 1, False),
+               N_("one layer, one direction: 3 gate blocks (r, z, n), each with W_i (H x I), W_h (H x H) and two "
+                  "bias vectors (H each): 3 * H * (I + H + 2)")),
+              (N_("probe: nn.GRU(2, 3, num_layers=2)"), (2, 3, 2, False),
+               N_("stacked layers: every layer has its own weights, and layers above the first read the H outputs "
+                  "of the layer below, not input_size")),
+              (N_("probe: nn.GRU(2, 3, bidirectional=True)"), (2, 3, 1, True),
+               N_("bidirectional: each layer has two directions, each with its own full set of weights")),
+              (N_("probe: nn.GRU(2, 3, num_layers=2, bidirectional=True)"), (2, 3, 2, True),
+               N_("bidirectional and stacked: layers above the first read both directions' outputs, 2 * H "
+                  "features"))]
     return ([Case(label, args) for label, args in configs]
             + [Case(label, args, blame=blame) for label, args, blame in probes])
 
@@ -83,19 +85,19 @@ GRU_PARAM_COUNT = Item(
     keep_dtype=False,
     reference=gru_param_count_reference, forbidden=NO_TORCH,
     mistakes=(
-        ("one bias vector per gate block was counted; nn.GRU has two, bias_ih and bias_hh (3H each)",
+        (N_("one bias vector per gate block was counted; nn.GRU has two, bias_ih and bias_hh (3H each)"),
          lambda *a: _count(*a, biases=1)),
-        ("no biases were counted; nn.GRU has bias_ih and bias_hh, 3H numbers each",
+        (N_("no biases were counted; nn.GRU has bias_ih and bias_hh, 3H numbers each"),
          lambda *a: _count(*a, biases=0)),
-        ("4 gate blocks were counted, like an LSTM; a GRU has 3 (r, z, n)", lambda *a: _count(*a, blocks=4)),
-        ("1 block was counted, like a plain RNN; a GRU has 3 (r, z, n)", lambda *a: _count(*a, blocks=1)),
-        ("layers above the first read the previous layer's output, D * H features, not input_size",
+        (N_("4 gate blocks were counted, like an LSTM; a GRU has 3 (r, z, n)"), lambda *a: _count(*a, blocks=4)),
+        (N_("1 block was counted, like a plain RNN; a GRU has 3 (r, z, n)"), lambda *a: _count(*a, blocks=1)),
+        (N_("layers above the first read the previous layer's output, D * H features, not input_size"),
          lambda *a: _count(*a, upper_input=lambda I, H: I)),
-        ("with bidirectional=True, layers above the first read both directions' outputs: 2 * H features, not H",
+        (N_("with bidirectional=True, layers above the first read both directions' outputs: 2 * H features, not H"),
          lambda *a: _count(*a, upper_input=lambda I, H: H)),
-        ("bidirectional=True doubles every layer (a second GRU per layer reads the sequence reversed)",
+        (N_("bidirectional=True doubles every layer (a second GRU per layer reads the sequence reversed)"),
          lambda *a: _count(*a, directions=1)),
-        ("num_layers was ignored: every layer has its own weights",
+        (N_("num_layers was ignored: every layer has its own weights"),
          lambda I, H, L=1, bi=False: _count(I, H, 1, bi)),
     ),
 )
@@ -138,10 +140,10 @@ def _padded_output(rng, T, lengths, features, *, zero_padding, batch_first=False
 def _last_valid_cases(rng, hidden):
     specs = [  # label, T, lengths, features, zero padding, batch_first, as tensors
         # first, so that an off-by-one answer gives values (and a diagnosis) rather than an IndexError
-        ("padding steps hold values (nn.GRU run over the padding), every length < T", 7, [3, 4, 2, 1], 4,
+        (N_("padding steps hold values (nn.GRU run over the padding), every length < T"), 7, [3, 4, 2, 1], 4,
          False, False, True),
-        ("T=6, B=4, zero padding (pad_packed_sequence), torch tensors", 6, [6, 2, 4, 1], 5, True, False, True),
-        ("batch_first=True, bidirectional output (D*H = 6), NumPy", 5, [3, 4, 1, 2], 6, True, True, False),
+        (N_("T=6, B=4, zero padding (pad_packed_sequence), torch tensors"), 6, [6, 2, 4, 1], 5, True, False, True),
+        (N_("batch_first=True, bidirectional output (D*H = 6), NumPy"), 5, [3, 4, 1, 2], 6, True, True, False),
     ]
     specs += [  # every kind of case, public and hidden alike
         ("B=1", 4, [3], 3, True, False, True),
@@ -149,24 +151,24 @@ def _last_valid_cases(rng, hidden):
     ]
     if hidden:
         specs += [
-            ("batch_first, padding holds values, unsorted lengths", 9, [2, 9, 5, 7, 1, 3], 8, False, True, True),
+            (N_("batch_first, padding holds values, unsorted lengths"), 9, [2, 9, 5, 7, 1, 3], 8, False, True, True),
         ]
     specs += [  # probes
-        ("probe: no padding, every length == T", 4, [4, 4], 3, False, False, False),
-        ("probe: every sequence has length 1", 5, [1, 1, 1], 2, False, True, True),
-        ("probe: every sequence a different length", 6, [5, 2, 4, 3], 3, False, False, True),
+        (N_("probe: no padding, every length == T"), 4, [4, 4], 3, False, False, False),
+        (N_("probe: every sequence has length 1"), 5, [1, 1, 1], 2, False, True, True),
+        (N_("probe: every sequence a different length"), 6, [5, 2, 4, 3], 3, False, False, True),
     ]
     cases = [Case(label, (_padded_output(rng, T, lengths, F, zero_padding=zero, batch_first=bf),
                           np.array(lengths, dtype=np.int64), bf, as_tensor))
              for label, T, lengths, F, zero, bf, as_tensor in specs]
     lengths = np.array([2, 5, 3], dtype=np.int64)
-    cases.append(Case("float32 output", (_padded_output(rng, 6, lengths, 4, zero_padding=False,
+    cases.append(Case(N_("float32 output"), (_padded_output(rng, 6, lengths, 4, zero_padding=False,
                                                         dtype=np.float32), lengths, False, True), **F32))
-    blames = {"probe: no padding, every length == T": "with no padding the last real step is T - 1 for every "
-                                                      "sequence: output[-1] (or output[:, -1] with batch_first)",
-              "probe: every sequence has length 1": "a sequence of length 1 ends at step 0: index lengths - 1",
-              "probe: every sequence a different length": "each sequence ends at its own step: pair the time index "
-                                                          "lengths[b] - 1 with the batch index b"}
+    blames = {"probe: no padding, every length == T": N_("with no padding the last real step is T - 1 for every "
+                                                         "sequence: output[-1] (or output[:, -1] with batch_first)"),
+              "probe: every sequence has length 1": N_("a sequence of length 1 ends at step 0: index lengths - 1"),
+              "probe: every sequence a different length": N_("each sequence ends at its own step: pair the time "
+                                                             "index lengths[b] - 1 with the batch index b")}
     return [dataclasses.replace(c, blame=blames.get(c.label, "")) for c in cases]
 
 
@@ -180,17 +182,17 @@ LAST_VALID_OUTPUT = Item(
     name="test_last_valid_output", target="last_valid_output", points=3, make_cases=_last_valid_cases,
     reference=last_valid_output_reference, prepare=_last_valid_prepare,
     mistakes=(
-        ("output[-1] is the last *padded* step; a shorter sequence ended earlier, at step lengths[b] - 1",
+        (N_("output[-1] is the last *padded* step; a shorter sequence ended earlier, at step lengths[b] - 1"),
          _last_valid_wrong(lambda out, lengths: out[-1])),
-        ("off by one: a sequence of length L has its last real step at index L - 1",
+        (N_("off by one: a sequence of length L has its last real step at index L - 1"),
          _last_valid_wrong(lambda out, lengths: out[lengths, np.arange(len(lengths))])),
-        ("output[lengths - 1] picks every sequence's row at every length: pair each time index with its own "
-         "batch index, output[lengths - 1, arange(B)]",
+        (N_("output[lengths - 1] picks every sequence's row at every length: pair each time index with its own "
+         "batch index, output[lengths - 1, arange(B)]"),
          _last_valid_wrong(lambda out, lengths: out[lengths - 1])),
-        ("batch_first=True was ignored: then output is (B, T, D*H) and the step is output[b, lengths[b] - 1]",
+        (N_("batch_first=True was ignored: then output is (B, T, D*H) and the step is output[b, lengths[b] - 1]"),
          lambda out, lengths, bf=False, t=False: np.asarray(out)[np.asarray(lengths) - 1,
                                                                  np.arange(len(lengths))]),
-        ("the sequence axis was indexed as if batch_first: without it, output is (T, B, D*H)",
+        (N_("the sequence axis was indexed as if batch_first: without it, output is (T, B, D*H)"),
          lambda out, lengths, bf=False, t=False: _time_major(out, not bf)[np.asarray(lengths) - 1,
                                                                           np.arange(len(lengths))]),
     ),
@@ -241,49 +243,56 @@ def _shape_hint(question, tensor, predicted):
     unbatched = len(question["input"]) == 2
     predicted = tuple(predicted)
     if unbatched and len(predicted) != 2:
-        return "an unbatched input (T, I) gives outputs without a batch dimension"
+        return N_("an unbatched input (T, I) gives outputs without a batch dimension")
     if tensor == "output":
         if D == 2 and predicted and predicted[-1] == H:
-            return "a bidirectional GRU concatenates both directions at every step: the last dimension is D * H"
+            return N_("a bidirectional GRU concatenates both directions at every step: the last dimension is D * H")
         if config.get("batch_first"):
-            return "batch_first=True makes input and output (B, T, ...)"
-        return "output holds the top layer's hidden state at every time step"
+            return N_("batch_first=True makes input and output (B, T, ...)")
+        return N_("output holds the top layer's hidden state at every time step")
     if len(predicted) == 3 and config.get("batch_first") and predicted[0] == question["input"][0]:
-        return "h_n is (num_layers * D, B, H) even with batch_first=True: batch_first concerns input and output only"
+        return N_("h_n is (num_layers * D, B, H) even with batch_first=True: batch_first concerns input and output "
+                  "only")
     if predicted and predicted[0] == L and D == 2:
-        return "h_n has one final state per layer *and* per direction: num_layers * D of them"
-    return "h_n holds the final hidden state of every layer and direction, (num_layers * D, B, H)"
+        return N_("h_n has one final state per layer *and* per direction: num_layers * D of them")
+    return N_("h_n holds the final hidden state of every layer and direction, (num_layers * D, B, H)")
 
 
 def _validate_shapes(case, predicted):
     truth = true_shapes()
     if not isinstance(predicted, dict):
-        return f"predicted_shapes should be a dict with keys {sorted(truth)}, got a {type(predicted).__name__}"
+        return Text("predicted_shapes should be a dict with keys {keys}, got a {type}", keys=sorted(truth),
+                    type=type(predicted).__name__)
     if predicted.keys() != truth.keys():
-        return f"predicted_shapes has keys {sorted(predicted)}; expected {sorted(truth)}"
+        return Text("predicted_shapes has keys {keys}; expected {expected}", keys=sorted(predicted),
+                    expected=sorted(truth))
     wrong = []
     for key, shapes in truth.items():
         entry = predicted[key]
         if not isinstance(entry, dict) or entry.keys() != {"output", "h_n"}:
-            return f"predicted_shapes[{key!r}] should be a dict {{'output': shape, 'h_n': shape}}"
+            return Text("predicted_shapes[{key!r}] should be a dict {{'output': shape, 'h_n': shape}}", key=key)
         for tensor in ("output", "h_n"):
             guess = entry[tensor]
             guess = tuple(guess) if isinstance(guess, tuple) else (guess,)
             if not guess:
-                return f"predicted_shapes[{key!r}][{tensor!r}] is still empty: write your prediction, a tuple of ints"
+                return Text("predicted_shapes[{key!r}][{tensor!r}] is still empty: write your prediction, a tuple "
+                            "of ints", key=key, tensor=tensor)
             if not all(type(v) is int for v in guess):
-                return f"predicted_shapes[{key!r}][{tensor!r}] should be a tuple of ints, e.g. (2, 3, 4)"
+                return Text("predicted_shapes[{key!r}][{tensor!r}] should be a tuple of ints, e.g. (2, 3, 4)",
+                            key=key, tensor=tensor)
             if guess != shapes[tensor]:
-                wrong.append(f"predicted_shapes[{key!r}][{tensor!r}] = {guess} is not what nn.GRU gives. Hint: "
-                             + _shape_hint(SHAPE_QUESTIONS[key], tensor, guess))
+                wrong.append(Text("predicted_shapes[{key!r}][{tensor!r}] = {guess} is not what nn.GRU gives. "
+                                  "Hint: {hint}", key=key, tensor=tensor, guess=guess,
+                                  hint=Text(_shape_hint(SHAPE_QUESTIONS[key], tensor, guess))))
     if wrong:
-        return f"{len(wrong)} of {2 * len(truth)} shapes are wrong. The first one:\n{wrong[0]}"
+        return Text("{wrong} of {total} shapes are wrong. The first one:\n{first}", wrong=len(wrong),
+                    total=2 * len(truth), first=wrong[0])
     return None
 
 
 PREDICTED_SHAPES = Item(
     name="test_predicted_shapes", target="predicted_shapes", points=2, call=False,
-    make_cases=lambda rng, hidden: [Case("output and h_n for every configuration", ())],
+    make_cases=lambda rng, hidden: [Case(N_("output and h_n for every configuration"), ())],
     validate=_validate_shapes,
 )
 
@@ -337,12 +346,12 @@ def _classifier_cases(rng, hidden):
         cases.append(Case(label, (I, H, C, gru_params(rng, I, H), rng.standard_normal((C, H)),
                                   rng.standard_normal(C), x), **F32))
     B, T, I, H, C = 3, 5, 2, 3, 2
-    cases.append(Case("saturated gates (|x| ~ 30)",
+    cases.append(Case(N_("saturated gates (|x| ~ 30)"),
                       (I, H, C, gru_params(rng, I, H, scale=2.0), rng.standard_normal((C, H)),
                        rng.standard_normal(C), (30 * rng.standard_normal((B, T, I))).astype(np.float32)), **F32))
-    blames = {"B=1": "with B = 1 the batch dimension must stay: the logits are (1, C); h_n.squeeze() drops every "
-                     "dimension of size 1, use h_n[-1] (or output[:, -1])",
-              "T=1": "with T = 1 the time dimension must go: read the final state h_n[-1] (B, H), not output"}
+    blames = {"B=1": N_("with B = 1 the batch dimension must stay: the logits are (1, C); h_n.squeeze() drops "
+                        "every dimension of size 1, use h_n[-1] (or output[:, -1])"),
+              "T=1": N_("with T = 1 the time dimension must go: read the final state h_n[-1] (B, H), not output")}
     return [dataclasses.replace(c, blame=blames.get(c.label, ""), shape_probe=c.label in blames) for c in cases]
 
 
@@ -350,18 +359,18 @@ GRU_CLASSIFIER = Item(
     name="test_gru_classifier", target="GRUClassifier", points=3, make_cases=_classifier_cases,
     reference=classifier_reference, prepare=_classifier_prepare, keep_dtype=False,  # float32 logits, float64 weights
     mistakes=(
-        ("the logits come from the first time step; use the final hidden state (h_n[-1], or output[:, -1])",
+        (N_("the logits come from the first time step; use the final hidden state (h_n[-1], or output[:, -1])"),
          _classifier_wrong(lambda hs: hs[0])),
-        ("with batch_first=True, output[-1] is the last *sequence* (T, H), not every sequence's last step: use "
-         "output[:, -1] or h_n[-1]", _classifier_wrong(lambda hs: hs[:, -1])),
-        ("the hidden states were averaged over time; this classifier reads the final hidden state h_n[-1]",
+        (N_("with batch_first=True, output[-1] is the last *sequence* (T, H), not every sequence's last step: use "
+         "output[:, -1] or h_n[-1]"), _classifier_wrong(lambda hs: hs[:, -1])),
+        (N_("the hidden states were averaged over time; this classifier reads the final hidden state h_n[-1]"),
          _classifier_wrong(lambda hs: hs.mean(axis=0))),
-        ("the linear layer was applied at every time step; return one vector of logits per sequence (B, C)",
+        (N_("the linear layer was applied at every time step; return one vector of logits per sequence (B, C)"),
          _classifier_wrong(lambda hs: np.swapaxes(hs, 0, 1))),
-        ("nn.GRU was built without batch_first=True, so it read x (B, T, I) as (T, B, I)",
+        (N_("nn.GRU was built without batch_first=True, so it read x (B, T, I) as (T, B, I)"),
          lambda I, H, C, params, W_out, b_out, x: classifier_reference(I, H, C, params, W_out, b_out,
                                                                        np.swapaxes(x, 0, 1))),
-        ("softmax probabilities were returned; return raw logits (nn.CrossEntropyLoss applies log-softmax itself)",
+        (N_("softmax probabilities were returned; return raw logits (nn.CrossEntropyLoss applies log-softmax itself)"),
          lambda *args: _softmax(classifier_reference(*args))),
     ),
 )
@@ -384,19 +393,19 @@ def gradient_reach_reference(T, K, loss_step, detach):
 
 
 def _reach_cases(rng, hidden):
-    configs = [("T=30, K=10, loss at the last step, detach", (30, 10, 29, True)),
-               ("T=30, K=10, loss at step 14, detach", (30, 10, 14, True)),
-               ("T=30, K=10, loss at step 14, no detach", (30, 10, 14, False)),
-               ("T=12, K=4, loss at step 9, detach", (12, 4, 9, True))]
+    configs = [(N_("T=30, K=10, loss at the last step, detach"), (30, 10, 29, True)),
+               (N_("T=30, K=10, loss at step 14, detach"), (30, 10, 14, True)),
+               (N_("T=30, K=10, loss at step 14, no detach"), (30, 10, 14, False)),
+               (N_("T=12, K=4, loss at step 9, detach"), (12, 4, 9, True))]
     if hidden:
         T, K = int(rng.integers(20, 60)), int(rng.integers(3, 9))
-        configs += [("K=1: every step is a chunk", (8, 1, 5, True)),
-                    ("K >= T: one chunk", (6, 10, 4, True)),
-                    ("loss at step 0", (10, 3, 0, True)),
-                    ("loss at the first step of a chunk", (20, 5, 15, True)),
-                    ("T not a multiple of K, loss in the short last chunk", (11, 4, 10, True)),
-                    ("no detach, loss at the last step", (9, 3, 8, False)),
-                    (f"T={T}, K={K}, random loss step", (T, K, int(rng.integers(0, T)), True))]
+        configs += [(N_("K=1: every step is a chunk"), (8, 1, 5, True)),
+                    (N_("K >= T: one chunk"), (6, 10, 4, True)),
+                    (N_("loss at step 0"), (10, 3, 0, True)),
+                    (N_("loss at the first step of a chunk"), (20, 5, 15, True)),
+                    (N_("T not a multiple of K, loss in the short last chunk"), (11, 4, 10, True)),
+                    (N_("no detach, loss at the last step"), (9, 3, 8, False)),
+                    (Text("T={T}, K={K}, random loss step", T=T, K=K), (T, K, int(rng.integers(0, T)), True))]
     return [Case(label, args) for label, args in configs]
 
 
@@ -408,21 +417,21 @@ GRADIENT_REACH = Item(
     name="test_gradient_reach", target="gradient_reach", points=2, make_cases=_reach_cases,
     reference=gradient_reach_reference, forbidden=NO_TORCH,  # reason it out: the next cell runs autograd
     mistakes=(
-        ("last is after loss_step: the output at step s depends on x_0 .. x_s only, so later inputs get no "
-         "gradient from it",
+        (N_("last is after loss_step: the output at step s depends on x_0 .. x_s only, so later inputs get no "
+         "gradient from it"),
          lambda T, K, s, d: (_chunk_start(T, K, s, d), min(T, (s // K + 1) * K) - 1 if d else T - 1)),
-        ("a sliding window of the last K steps: the chunks are fixed blocks [0, K), [K, 2K), ..., so the reach "
-         "starts at the first step of loss_step's chunk, (loss_step // K) * K",
+        (N_("a sliding window of the last K steps: the chunks are fixed blocks [0, K), [K, 2K), ..., so the reach "
+         "starts at the first step of loss_step's chunk, (loss_step // K) * K"),
          lambda T, K, s, d: (max(0, s - K + 1) if d else 0, s)),
-        ("detach=False was treated like detach=True: without detach the gradient flows back through every chunk "
-         "boundary, to step 0",
+        (N_("detach=False was treated like detach=True: without detach the gradient flows back through every chunk "
+         "boundary, to step 0"),
          lambda T, K, s, d: ((s // K) * K, s)),
-        ("detach was ignored: h.detach() between chunks stops the gradient at the boundary of loss_step's chunk",
+        (N_("detach was ignored: h.detach() between chunks stops the gradient at the boundary of loss_step's chunk"),
          lambda T, K, s, d: (0, s)),
-        ("last is before loss_step: the output at step s reads x_s, so x_s gets a gradient",
+        (N_("last is before loss_step: the output at step s reads x_s, so x_s gets a gradient"),
          lambda T, K, s, d: (_chunk_start(T, K, s, d), s - 1)),
-        ("first is one step before the chunk: the detached state carries the values of x_(first - 1) but no path "
-         "back to it",
+        (N_("first is one step before the chunk: the detached state carries the values of x_(first - 1) but no path "
+         "back to it"),
          lambda T, K, s, d: (max(0, (s // K) * K - 1) if d else 0, s)),
     ),
 )
