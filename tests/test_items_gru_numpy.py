@@ -158,6 +158,18 @@ def test_hidden_cases_cover_edge_shapes_and_float32():
         assert needle in labels
 
 
+def test_probe_labels_and_diagnoses_are_whole_templates():
+    """A probe's label is a Text (its English unchanged, "probe" first), each placement of the reset gate has a
+    sentence of its own: a translation sees whole sentences, never a word pasted into one."""
+    probes = [c for c in checking.cases_for(SEQUENCE, 5, hidden=False) if c.label.startswith("probe")]
+    assert probes[0].label == "probe (T=1): z forced to 1 (b_iz = +60)"
+    assert probes[0].label.template == "probe (T=1): {probe}"
+    assert probes[-1].label == "probe: T=3, every part" and probes[-1].label.template == "probe: {probe}"
+    after, before = ({d for d, _ in item.mistakes if "reset gate" in d} for item in (CELL, CHO))
+    assert len(after) == len(before) == 2 and not after & before
+    assert all(type(d) is str for item in (CELL, CHO) for d, _ in item.mistakes)  # N_-marked, looked up as is
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Right answers written in other ways pass
 # ----------------------------------------------------------------------------------------------------------------

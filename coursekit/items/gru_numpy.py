@@ -4,6 +4,7 @@ import numpy as np
 
 from coursekit import gru
 from coursekit.checking import Item
+from coursekit.i18n import N_
 from coursekit.items.cases import cell_cases, cell_probes, sequence_cases, sequence_probes
 
 ASSIGNMENT = "02-gru-numpy"
@@ -45,28 +46,37 @@ def _candidate_only(reset):
     return lambda x, h, params: gru.cell_forward(x, h, params, reset=reset)[1][1][3]
 
 
+# the two placements of the reset gate, one full sentence each (reset="after" is PyTorch's, "before" Cho et al.'s)
+WRONG_PLACEMENT = {
+    "after": N_("the reset gate is applied before the matrix product; here it must be r * (W_hn h + b_hn): the "
+                "reset gate multiplies the result of the matrix product"),
+    "before": N_("the reset gate is applied after the matrix product; here it must be W_hn (r * h) + b_hn: the "
+                 "reset gate multiplies h before the matrix product"),
+}
+RESET_MISSING = {
+    "after": N_("the reset gate is missing from the candidate; it should be "
+                "n = tanh(W_in x + b_in + r * (W_hn h + b_hn))"),
+    "before": N_("the reset gate is missing from the candidate; it should be "
+                 "n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)"),
+}
+
+
 def _cell_mistakes(reset):
     """The usual wrong GRU cells, each with the message that names the mistake."""
     other = "before" if reset == "after" else "after"
-    placement = {"after": "r * (W_hn h + b_hn): the reset gate multiplies the result of the matrix product",
-                 "before": "W_hn (r * h) + b_hn: the reset gate multiplies h before the matrix product"}
-    candidate = {"after": "n = tanh(W_in x + b_in + r * (W_hn h + b_hn))",
-                 "before": "n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)"}
     return (
-        ("z and 1 - z are swapped: this course (and PyTorch) uses h' = (1 - z) * n + z * h_prev",
+        (N_("z and 1 - z are swapped: this course (and PyTorch) uses h' = (1 - z) * n + z * h_prev"),
          _cell(reset, gru.flip_update_gate)),
-        (f"the reset gate is applied {other} the matrix product; here it must be {placement[reset]}",
-         _cell(other)),
-        ("the gates r and z are swapped: the stacked order is r | z | n", _cell(reset, _gates_swapped)),
-        (f"the reset gate is missing from the candidate; it should be {candidate[reset]}",
-         _cell(reset, _reset_open)),
-        ("b_hn is missing from the candidate n", _cell(reset, lambda p: _without(p, "b_hn"))),
-        ("the hidden-side biases b_hr, b_hz, b_hn are missing",
+        (WRONG_PLACEMENT[reset], _cell(other)),
+        (N_("the gates r and z are swapped: the stacked order is r | z | n"), _cell(reset, _gates_swapped)),
+        (RESET_MISSING[reset], _cell(reset, _reset_open)),
+        (N_("b_hn is missing from the candidate n"), _cell(reset, lambda p: _without(p, "b_hn"))),
+        (N_("the hidden-side biases b_hr, b_hz, b_hn are missing"),
          _cell(reset, lambda p: _without(p, "b_hr", "b_hz", "b_hn"))),
-        ("the biases are missing", _cell(reset, lambda p: _without(p, *gru.BIAS_KEYS))),
-        ("the weights are transposed: with W of shape (H, I) the product is x @ W.T",
+        (N_("the biases are missing"), _cell(reset, lambda p: _without(p, *gru.BIAS_KEYS))),
+        (N_("the weights are transposed: with W of shape (H, I) the product is x @ W.T"),
          _cell(reset, _transposed)),
-        ("the candidate n was returned; the last step h' = (1 - z) * n + z * h_prev is missing",
+        (N_("the candidate n was returned; the last step h' = (1 - z) * n + z * h_prev is missing"),
          _candidate_only(reset)),
     )
 
@@ -106,22 +116,22 @@ def _sequence(transform=lambda p: p, zero_h0=False, shift=False, reset="after", 
 GRU_FORWARD = Item(
     name="test_gru_forward", target="gru_forward", points=4, make_cases=_sequence_cases,
     reference=_sequence(), forbidden=NOT_ALLOWED,
-    entry_hints=(("only output[0]", "hs: hs[t] is the state after reading xs[t], for t = 0 .. T-1 in order "
-                                    "(h_last is right)"),
-                 ("only output[1]", "h_last is the state after reading the last input xs[T-1], i.e. hs[-1] (hs is "
-                                    "right here): check h_last and the time order of the loop, t = 0 .. T-1")),
+    entry_hints=(("only output[0]", N_("hs: hs[t] is the state after reading xs[t], for t = 0 .. T-1 in order "
+                                       "(h_last is right)")),
+                 ("only output[1]", N_("h_last is the state after reading the last input xs[T-1], i.e. hs[-1] (hs "
+                                       "is right here): check h_last and the time order of the loop, t = 0 .. T-1"))),
     mistakes=(
-        ("h0 is ignored: the recurrence must start from the given h0, not from zeros", _sequence(zero_h0=True)),
-        ("hs[t] holds the state before step t; it should hold the state after reading xs[t]",
+        (N_("h0 is ignored: the recurrence must start from the given h0, not from zeros"), _sequence(zero_h0=True)),
+        (N_("hs[t] holds the state before step t; it should hold the state after reading xs[t]"),
          _sequence(shift=True)),
-        ("z and 1 - z are swapped: h' = (1 - z) * n + z * h_prev", _sequence(gru.flip_update_gate)),
-        ("h_last is hs[0], the state after the first step; the final state is hs[-1]", _sequence(last=0)),
-        ("the gates r and z are swapped: the stacked order is r | z | n", _sequence(_gates_swapped)),
-        ("the reset gate is applied before the matrix product (Cho et al.); gru_forward uses PyTorch's "
-         "r * (W_hn h + b_hn)", _sequence(reset="before")),
-        ("b_hn is missing from the candidate n", _sequence(lambda p: _without(p, "b_hn"))),
-        ("the biases are missing", _sequence(lambda p: _without(p, *gru.BIAS_KEYS))),
-        ("the weights are transposed: with W of shape (H, I) the product is x @ W.T", _sequence(_transposed)),
+        (N_("z and 1 - z are swapped: h' = (1 - z) * n + z * h_prev"), _sequence(gru.flip_update_gate)),
+        (N_("h_last is hs[0], the state after the first step; the final state is hs[-1]"), _sequence(last=0)),
+        (N_("the gates r and z are swapped: the stacked order is r | z | n"), _sequence(_gates_swapped)),
+        (N_("the reset gate is applied before the matrix product (Cho et al.); gru_forward uses PyTorch's "
+            "r * (W_hn h + b_hn)"), _sequence(reset="before")),
+        (N_("b_hn is missing from the candidate n"), _sequence(lambda p: _without(p, "b_hn"))),
+        (N_("the biases are missing"), _sequence(lambda p: _without(p, *gru.BIAS_KEYS))),
+        (N_("the weights are transposed: with W of shape (H, I) the product is x @ W.T"), _sequence(_transposed)),
     ),
 )
 
