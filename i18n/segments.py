@@ -1,7 +1,8 @@
 """Cut a notebook cell into translation units, and put translations back.
 
 A unit is one stretch of English prose: a markdown paragraph, heading, list item, table cell or block quote, a code
-comment (a block of full-line comments or one trailing comment) or a paragraph of a docstring. Everything else in
+comment (a block of full-line comments or one trailing comment), a paragraph of a docstring, or a markdown unit of
+a string that a code cell shows with ``Markdown(r"...")`` (the "Go further" model answers). Everything else in
 a cell (display math, code, table rules, list markers, indentation) is never part of a unit, so a translation
 cannot change it.
 
@@ -32,7 +33,7 @@ class Unit:
     """One translatable stretch of a cell: the source's characters ``start:end`` hold it."""
 
     msgid: str
-    kind: str  # "heading", "paragraph", "item", "table", "quote", "comment" or "docstring"
+    kind: str  # "heading", "paragraph", "item", "table", "quote", "comment", "docstring", or "Markdown() item" etc.
     start: int
     end: int
     joiner: str  # what a line break of the translation becomes
@@ -253,13 +254,51 @@ def _docstring_units(source: str, offsets: list[int]) -> list[Unit]:
     return units
 
 
+# A string that a code cell shows as Markdown is prose: the notebooks keep the model answers of "Go further" in a
+# solution region as ``return Markdown(r"""...""")`` (nbgrader removes them from the student version like any
+# solution code), and the reader sees them rendered. The call's name is the marker: IPython.display.Markdown.
+_MARKDOWN_CALL = "Markdown"
+_STRING_LITERAL = re.compile(r"""([rR]?)("{3}|'{3}|"|')(.*)\2""", re.S)
+
+
+def _markdown_string_units(source: str, offsets: list[int]) -> list[Unit]:
+    """The markdown units (kind "Markdown() paragraph", ...) of every ``Markdown(...)`` call whose only argument is
+    one raw or plain string literal, cut like a markdown cell. Left alone: a non-raw literal with a backslash (its
+    source is not the text shown), an f-string, a concatenation, a variable. A translation replaces text inside the
+    literal, so it must not hold the literal's quotes (the drift test tokenizes every translated code cell)."""
+    try:
+        tree = ast.parse(_masked(source))
+    except SyntaxError:
+        return []
+    lines = source.splitlines(keepends=True)
+    units = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords):
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+        argument = node.args[0]
+        if name != _MARKDOWN_CALL or not (isinstance(argument, ast.Constant) and isinstance(argument.value, str)):
+            continue
+        start = _char_offset(lines, offsets, argument.lineno, argument.col_offset)
+        end = _char_offset(lines, offsets, argument.end_lineno, argument.end_col_offset)
+        literal = _STRING_LITERAL.fullmatch(source[start:end])
+        if (not literal or literal.group(2) in literal.group(3)  # two literals, implicitly concatenated
+                or (not literal.group(1) and "\\" in literal.group(3))):
+            continue
+        inner = start + literal.start(3)
+        units += [dataclasses.replace(unit, kind=f"Markdown() {unit.kind}", start=inner + unit.start,
+                                      end=inner + unit.end) for unit in markdown_units(literal.group(3))]
+    return units
+
+
 def code_units(source: str) -> list[Unit]:
-    """The units of a code cell: its comments and docstring paragraphs, in order of position."""
+    """The units of a code cell: its comments, docstring paragraphs and Markdown() strings, in order of position."""
     offsets, total = [], 0
     for line in source.splitlines(keepends=True):
         offsets.append(total)
         total += len(line)
-    return sorted(_comment_units(source, offsets) + _docstring_units(source, offsets), key=lambda u: u.start)
+    return sorted(_comment_units(source, offsets) + _docstring_units(source, offsets)
+                  + _markdown_string_units(source, offsets), key=lambda u: u.start)
 
 
 def cell_units(cell) -> list[Unit]:

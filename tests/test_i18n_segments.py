@@ -160,3 +160,68 @@ def test_every_markdown_cell_of_the_course_cuts_without_losing_text():
             translated, _ = apply(cell.source, markdown_units(cell.source), lambda m: "译")
             left = [line for line in strip_literals(translated).splitlines() if re.search(r"[A-Za-z]{2,}", line)]
             assert not left, f"{path.parent.name}/{cell.id}: English left outside every unit: {left[:3]}"
+
+
+MARKDOWN_STRING = '''def go_further_answers():
+    """Model answers."""
+    ### BEGIN SOLUTION
+    from IPython.display import Markdown
+
+    note = "not prose: a plain string"  # a comment
+    return Markdown(r"""
+1. The half-life is $\\ln 0.5 / \\ln z$
+   steps.
+2. **Packing.** `pack_padded_sequence` keeps
+the real steps.
+""")
+    ### END SOLUTION
+'''
+
+
+def test_a_markdown_string_is_cut_like_a_markdown_cell():
+    """The "Go further" model answers are the argument of Markdown(r\"\"\"...\"\"\") inside a solution region: their
+    markdown units are units of the code cell; other strings are code."""
+    units = code_units(MARKDOWN_STRING)
+    assert [(u.kind, u.msgid) for u in units] == [
+        ("docstring", "Model answers."),
+        ("comment", "a comment"),
+        ("Markdown() item", "The half-life is $\\ln 0.5 / \\ln z$ steps."),
+        ("Markdown() item", "**Packing.** `pack_padded_sequence` keeps the real steps."),
+    ]
+    chinese = {"Model answers.": "参考答案。", "a comment": "一条注释",
+               "The half-life is $\\ln 0.5 / \\ln z$ steps.": "半衰期是\n$\\ln 0.5 / \\ln z$ 步。",
+               "**Packing.** `pack_padded_sequence` keeps the real steps.":
+                   "**打包。** `pack_padded_sequence` 保留真实时间步。"}
+    translated, missing = apply(MARKDOWN_STRING, units, chinese.get)
+    assert not missing
+    assert _code_tokens(translated) == _code_tokens(MARKDOWN_STRING)
+    assert '1. 半衰期是\n   $\\ln 0.5 / \\ln z$ 步。\n2. **打包。** `pack_padded_sequence` 保留真实时间步。\n""")' in translated
+    assert "not prose: a plain string" in translated
+    ast.parse(translated)
+
+
+@pytest.mark.parametrize("call", ['Markdown(f"""an {answer}""")', 'Markdown("a\\\\nb and more")',
+                                  'Markdown("one " "two")', "Markdown(text)", 'Latex(r"""some words""")'])
+def test_only_a_literal_markdown_string_is_prose(call):
+    assert code_units(f"show({call})\n") == []
+
+
+def test_every_markdown_string_of_the_course_cuts_without_losing_text():
+    """On the real notebooks: no English word of a Markdown() string survives a complete translation."""
+    import re
+    from pathlib import Path
+
+    from i18n.segments import strip_literals
+    found = 0
+    for path in sorted((Path(__file__).resolve().parents[1] / "solutions").glob("*/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            units = [u for u in code_units(cell.source) if u.kind.startswith("Markdown() ")] \
+                if cell.cell_type == "code" else []
+            if not units:
+                continue
+            found += 1
+            translated, _ = apply(cell.source, units, lambda m: "译")
+            string = translated[translated.index('Markdown(r"""') + len('Markdown(r"""'):translated.index('""")')]
+            left = [line for line in strip_literals(string).splitlines() if re.search(r"[A-Za-z]{2,}", line)]
+            assert not left, f"{path.parent.name}/{cell.id}: English left outside every unit: {left[:3]}"
+    assert found >= 5  # the model answers of 01-05
