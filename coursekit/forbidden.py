@@ -24,6 +24,8 @@ import sys
 import sysconfig
 import types
 
+from coursekit.i18n import N_
+
 _CONTAINERS = (dict, list, tuple, set, frozenset)
 
 
@@ -152,7 +154,7 @@ class _Search:
             except ValueError:  # a closure cell that is not filled yet
                 pass
         for default in (*(fn.__defaults__ or ()), *((fn.__kwdefaults__ or {}).values())):
-            self.value("a default argument", default, depth)
+            self.value(N_("a default argument"), default, depth)
 
 
 def forbidden_reached(fn, modules=(), names=()):
@@ -166,5 +168,5 @@ def forbidden_reached(fn, modules=(), names=()):
         search.seen.add(id(fn))
         search.function(fn)
     else:
-        search.value(getattr(fn, "__name__", "the target"), fn)
+        search.value(getattr(fn, "__name__", N_("the target")), fn)
     return search.found

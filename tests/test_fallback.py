@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from coursekit import i18n
 from coursekit.fallback import learner_or_reference
 
 
@@ -33,3 +34,15 @@ def test_a_stub_that_raises_falls_back(capsys):
 
     assert learner_or_reference("01-gru-concept", "test_sigmoid", stub, reference_sigmoid) is reference_sigmoid
     assert "reference implementation" in capsys.readouterr().out
+
+
+def test_the_note_is_in_the_notebooks_language(capsys):
+    i18n.set_language("zh_CN")  # as the grader does; in JupyterLab the notebook's metadata says it
+    try:
+        assert learner_or_reference("01-gru-concept", "test_sigmoid", lambda x: x, reference_sigmoid) is \
+            reference_sigmoid
+    finally:
+        i18n.set_language(None)
+    note = capsys.readouterr().out
+    assert note.startswith("注意：你的 sigmoid 还没有通过检查（sigmoid 还不对：") and "参考实现" in note
+    assert "。）" not in note  # the check's own first line is quoted without its period

@@ -4,11 +4,14 @@ fails with its own diagnosis, trivial stubs fail, and the reference agrees with 
 The learner-style implementations below are written independently of the item's code: they step nn.RNNCell /
 nn.LSTMCell / nn.GRUCell built from the module's weights, where the item's reference steps the module itself."""
 
+import re
+
 import numpy as np
 import pytest
 
 from coursekit import gru, lstm, rnn
 from coursekit.checking import cases_for, judge, pack, run_item, unpack
+from coursekit.i18n import render
 from coursekit.items import get
 from coursekit.items import vanishing_gradients as vg
 
@@ -283,3 +286,32 @@ def test_adding_not_implemented_fails(expect_failure):
     def adding_problem(batch, T, rng):
         raise NotImplementedError()
     assert "NotImplementedError" in expect_failure(ADDING, adding_problem)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Chinese notebooks: every message of this notebook's items is in the catalog
+# ----------------------------------------------------------------------------------------------------------------
+
+def untranslated(items, *extra):
+    """The messages of ``items`` (diagnoses, blames, case labels with words) and ``extra`` that render unchanged in
+    Chinese."""
+    messages = [text for item in items for text, _ in item.mistakes] + list(extra)
+    for item in items:
+        for case in item.make_cases(np.random.default_rng(0), True):
+            messages += [case.blame] if case.blame else []
+            messages += [case.label] if re.search(r"\b[A-Za-z]{3,}\b(?!=)", case.label) else []
+    return sorted({m for m in messages if render(m, "zh_CN") == m})
+
+
+def test_every_message_has_a_chinese_translation():
+    assert untranslated((NORMS, ADDING)) == []
+
+
+def test_built_messages_are_chinese_in_a_chinese_notebook():
+    from coursekit.checking import check
+    with pytest.raises(AssertionError) as info:
+        check(ADDING, learner_adding(layout="batch"), quiet=True, language="zh_CN")
+    assert "xs 的形状是 (8, 10, 2)；应为 (T, batch, 2) = (10, 8, 2)" in str(info.value)
+    with pytest.raises(AssertionError) as info:
+        check(ADDING, learner_adding(markers="first_half"), quiet=True, language="zh_CN")
+    assert "前后两半应各放一个标记（half = T // 2 = 5）" in str(info.value)

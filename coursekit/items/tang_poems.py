@@ -12,6 +12,7 @@ torch is imported inside the functions that need it, so importing this module im
 import numpy as np
 
 from coursekit.checking import Case, Item
+from coursekit.i18n import N_, Text
 from coursekit.items.cases import F32
 
 ASSIGNMENT = "08-tang-poems"
@@ -38,15 +39,15 @@ def perplexity_reference(logits, targets):
 
 
 def _perplexity_cases(rng, hidden):
-    specs = [("N=12 predictions, V=7 tokens", 12, 7, 2.0, 0.0), ("N=V=9 (square logits)", 9, 9, 1.0, 0.0)]
+    specs = [(N_("N=12 predictions, V=7 tokens"), 12, 7, 2.0, 0.0), (N_("N=V=9 (square logits)"), 9, 9, 1.0, 0.0)]
     if hidden:
         specs += [("N=1", 1, 5, 1.0, 0.0), ("V=2", 8, 2, 3.0, 0.0), ("N=300, V=40", 300, 40, 2.0, 0.0),
-                  ("large logits (about 1000 each: exp overflows unless the maximum is subtracted)", 6, 5, 2.0,
+                  (N_("large logits (about 1000 each: exp overflows unless the maximum is subtracted)"), 6, 5, 2.0,
                    1000.0)]
     cases = [Case(label, (offset + scale * rng.standard_normal((N, V)), rng.integers(0, V, size=N)))
              for label, N, V, scale, offset in specs]
     if hidden:
-        cases.append(Case("float32 logits", ((2 * rng.standard_normal((10, 6))).astype(np.float32),
+        cases.append(Case(N_("float32 logits"), ((2 * rng.standard_normal((10, 6))).astype(np.float32),
                                              rng.integers(0, 6, size=10)), **F32))
     return cases
 
@@ -55,18 +56,19 @@ PERPLEXITY = Item(
     name="test_perplexity", target="perplexity", points=2, make_cases=_perplexity_cases,
     reference=perplexity_reference, invoker="tensors", keep_dtype=False,  # a summary number: any float will do
     mistakes=(
-        ("the mean cross-entropy was returned; perplexity is its exponential, exp(mean cross-entropy)",
+        (N_("the mean cross-entropy was returned; perplexity is its exponential, exp(mean cross-entropy)"),
          lambda logits, targets: float(-_target_log_probs(logits, targets).mean())),
-        ("the raw logit of the target was taken as its log-probability; apply log_softmax over the vocabulary first",
+        (N_("the raw logit of the target was taken as its log-probability; apply log_softmax over the vocabulary "
+            "first"),
          lambda logits, targets: float(np.exp(-np.asarray(logits, dtype=np.float64)[np.arange(len(targets)),
                                                                                      targets].mean()))),
-        ("the per-step values exp(cross-entropy) were averaged; perplexity is exp of the *mean* cross-entropy",
+        (N_("the per-step values exp(cross-entropy) were averaged; perplexity is exp of the *mean* cross-entropy"),
          lambda logits, targets: float(np.exp(-_target_log_probs(logits, targets)).mean())),
-        ("the cross-entropy was summed over the N predictions; take its mean",
+        (N_("the cross-entropy was summed over the N predictions; take its mean"),
          lambda logits, targets: float(np.exp(-_target_log_probs(logits, targets).sum()))),
-        ("the softmax was taken over the positions (dim 0); take it over the vocabulary, the last dimension",
+        (N_("the softmax was taken over the positions (dim 0); take it over the vocabulary, the last dimension"),
          lambda logits, targets: float(np.exp(-_target_log_probs(logits, targets, axis=0).mean()))),
-        ("the most probable token was scored instead of the target (targets[t], the token that really came next)",
+        (N_("the most probable token was scored instead of the target (targets[t], the token that really came next)"),
          lambda logits, targets: float(np.exp(-_log_softmax(logits).max(axis=-1).mean()))),
     ),
 )
@@ -99,12 +101,12 @@ def _sample_wrong(transform):
 
 
 SAMPLE_MISTAKES = (
-    ("the temperature had no effect: divide the logits by it before the softmax (dividing the probabilities "
-     "changes nothing, torch.multinomial renormalises them)",
+    (N_("the temperature had no effect: divide the logits by it before the softmax (dividing the probabilities "
+        "changes nothing, torch.multinomial renormalises them)"),
      _sample_wrong(lambda x, T, torch: torch.softmax(x, dim=-1))),
-    ("the logits were multiplied by the temperature; divide them (T < 1 sharpens, T > 1 flattens)",
+    (N_("the logits were multiplied by the temperature; divide them (T < 1 sharpens, T > 1 flattens)"),
      _sample_wrong(lambda x, T, torch: torch.softmax(x * T, dim=-1))),
-    ("the softmax was taken over the rows (dim 0); take it over the vocabulary, the last dimension",
+    (N_("the softmax was taken over the rows (dim 0); take it over the vocabulary, the last dimension"),
      _sample_wrong(lambda x, T, torch: torch.softmax(x / T, dim=0))),
 )
 
@@ -118,22 +120,25 @@ def _validate_sample(case, output):
     N, V = logits.shape
     out = np.asarray(output)
     if out.shape == (N, 1):
-        return f"output has shape {out.shape}; expected ({N},): one token id per row (squeeze the sample axis)"
+        return Text("output has shape {shape}; expected ({N},): one token id per row (squeeze the sample axis)",
+                    shape=out.shape, N=N)
     if out.shape != (N,):
-        return f"output has shape {out.shape}; expected ({N},), one token id per row of logits"
+        return Text("output has shape {shape}; expected ({N},), one token id per row of logits", shape=out.shape,
+                    N=N)
     if out.dtype.kind not in "iu":
-        return f"output has dtype {out.dtype}; expected integer token ids"
+        return Text("output has dtype {dtype}; expected integer token ids", dtype=out.dtype)
     if out.min() < 0 or out.max() >= V:
-        return f"output holds ids outside 0..{V - 1}"
+        return Text("output holds ids outside 0..{last}", last=V - 1)
     expected = sample_next_reference(logits, temperature, seed)
     if np.array_equal(out, expected):
         return None
     if np.array_equal(out, logits.argmax(axis=-1)):
-        return ("every row got its most probable token (argmax): that is greedy decoding, not sampling. Draw with "
-                "torch.multinomial from softmax(logits / temperature)")
+        return N_("every row got its most probable token (argmax): that is greedy decoding, not sampling. Draw "
+                  "with torch.multinomial from softmax(logits / temperature)")
     for diagnosis, wrong in SAMPLE_MISTAKES:
         if np.array_equal(out, wrong(logits, temperature, seed)):
-            return f"the draws differ from the expected ones.\nMost likely: {diagnosis}"
+            return Text("the draws differ from the expected ones.\nMost likely: {diagnosis}",
+                        diagnosis=Text(diagnosis))
     # Not the expected draws: say whether at least the distribution is right (rows of the same logits pooled).
     rows, groups = np.unique(logits, axis=0, return_inverse=True)
     worst = 0.0
@@ -143,20 +148,21 @@ def _validate_sample(case, output):
         f = np.bincount(picked, minlength=V) / len(picked)
         worst = max(worst, float(np.max(np.abs(f - p) / np.sqrt(p * (1 - p) / len(picked) + 1e-12))))
     if worst < 5.0:
-        return ("the draws follow softmax(logits / temperature), but they are not the draws of this seed. Draw with "
-                "torch.multinomial(probs, 1, generator=torch.Generator().manual_seed(seed)) (no replacement=True, "
-                "the logits' own dtype), so that a seed always gives the same poem")
-    return ("the draws do not follow softmax(logits / temperature): some token's frequency is "
-            f"{worst:.0f} standard deviations from its probability")
+        return N_("the draws follow softmax(logits / temperature), but they are not the draws of this seed. Draw "
+                  "with torch.multinomial(probs, 1, generator=torch.Generator().manual_seed(seed)) (no "
+                  "replacement=True, the logits' own dtype), so that a seed always gives the same poem")
+    return Text("the draws do not follow softmax(logits / temperature): some token's frequency is "
+                "{worst:.0f} standard deviations from its probability", worst=worst)
 
 
 def _sample_cases(rng, hidden):
-    specs = [("temperature 0.8, two distributions over V=6 tokens", 6, 0.8, 2.0, 0.0, 3000),
-             ("temperature 1.5, V=10", 10, 1.5, 2.0, 0.0, 3000)]
+    specs = [(N_("temperature 0.8, two distributions over V=6 tokens"), 6, 0.8, 2.0, 0.0, 3000),
+             (N_("temperature 1.5, V=10"), 10, 1.5, 2.0, 0.0, 3000)]
     if hidden:
-        specs += [("temperature 1.0", 5, 1.0, 2.0, 0.0, 2000), ("temperature 3.0 (flat)", 8, 3.0, 1.0, 0.0, 2000),
-                  ("one row", 12, 0.7, 2.0, 0.0, 1),
-                  ("temperature 0.05 with logits around 40: exp(logits / T) alone overflows", 6, 0.05, 0.2, 40.0,
+        specs += [(N_("temperature 1.0"), 5, 1.0, 2.0, 0.0, 2000),
+                  (N_("temperature 3.0 (flat)"), 8, 3.0, 1.0, 0.0, 2000),
+                  (N_("one row"), 12, 0.7, 2.0, 0.0, 1),
+                  (N_("temperature 0.05 with logits around 40: exp(logits / T) alone overflows"), 6, 0.05, 0.2, 40.0,
                    1000)]
     cases = []
     for label, V, T, scale, offset, n_rows in specs:
@@ -165,7 +171,7 @@ def _sample_cases(rng, hidden):
         cases.append(Case(label, (logits, T, int(rng.integers(0, 2**31)))))
     if hidden:
         rows = rng.standard_normal((2, 7)).astype(np.float32)
-        cases.append(Case("float32 logits", (np.ascontiguousarray(rows[np.arange(2000) % 2]), 0.9,
+        cases.append(Case(N_("float32 logits"), (np.ascontiguousarray(rows[np.arange(2000) % 2]), 0.9,
                                              int(rng.integers(0, 2**31)))))
     return cases
 
@@ -209,18 +215,18 @@ def _absolute_columns(ids, marks, width):
 
 
 LINE_WIDTH_MISTAKES = (
-    ("the characters after the last mark were counted as a line; a text cut off mid-line has no last line yet",
+    (N_("the characters after the last mark were counted as a line; a text cut off mid-line has no last line yet"),
      lambda ids, marks, w: _fraction(_line_lengths(ids, marks, trailing=True), w)),
-    ("the mark was counted in the line's length; a line of width 5 has 5 characters before its mark",
+    (N_("the mark was counted in the line's length; a line of width 5 has 5 characters before its mark"),
      lambda ids, marks, w: _fraction(_line_lengths(ids, marks, include_mark=True), w)),
-    ("two marks in a row were skipped; they make an empty line (0 characters), which is a wrong line",
+    (N_("two marks in a row were skipped; they make an empty line (0 characters), which is a wrong line"),
      lambda ids, marks, w: _fraction(_line_lengths(ids, marks, skip_empty=True), w)),
-    ("marks were checked at fixed columns of the whole text (positions width, 2*width + 1, ...); after one wrong "
-     "line every later one is shifted: measure each line from the mark before it",
+    (N_("marks were checked at fixed columns of the whole text (positions width, 2*width + 1, ...); after one wrong "
+        "line every later one is shifted: measure each line from the mark before it"),
      _absolute_columns),
-    ("only the first punctuation id was treated as a mark; any of punctuation_ids ends a line",
+    (N_("only the first punctuation id was treated as a mark; any of punctuation_ids ends a line"),
      lambda ids, marks, w: _fraction(_line_lengths(ids, np.asarray(marks)[:1]), w)),
-    ("the number of right lines was returned; return the fraction (right lines / all lines)",
+    (N_("the number of right lines was returned; return the fraction (right lines / all lines)"),
      lambda ids, marks, w: float(np.sum(_line_lengths(ids, marks) == w))),
 )
 
@@ -238,16 +244,16 @@ def _verse_ids(rng, widths, marks, tail, n_chars=30):
 def _line_width_cases(rng, hidden):
     two, three = np.array([2, 3]), np.array([2, 3, 4])
     specs = [  # label, line widths, marks, trailing characters, width
-        ("5-character verse, two lines wrong, cut off mid-line", [5, 5, 6, 5, 4, 5, 5, 5], two, 3, 5),
-        ("7-character verse, a doubled mark (an empty line), three kinds of mark", [7, 7, 0, 7, 8, 7, 7], three,
+        (N_("5-character verse, two lines wrong, cut off mid-line"), [5, 5, 6, 5, 4, 5, 5, 5], two, 3, 5),
+        (N_("7-character verse, a doubled mark (an empty line), three kinds of mark"), [7, 7, 0, 7, 8, 7, 7], three,
          2, 7),
     ]
     if hidden:
-        specs += [("every line right, nothing after the last mark", [5, 5, 5, 5], two, 0, 5),
-                  ("no mark at all", [], two, 9, 7),
-                  ("starts with a mark", [0, 7, 7, 7], two, 0, 7),
-                  ("a long sample", list(rng.choice([4, 5, 5, 5, 6, 0], size=40)), three, 4, 5),
-                  ("only one line, wrong", [6], two, 0, 5)]
+        specs += [(N_("every line right, nothing after the last mark"), [5, 5, 5, 5], two, 0, 5),
+                  (N_("no mark at all"), [], two, 9, 7),
+                  (N_("starts with a mark"), [0, 7, 7, 7], two, 0, 7),
+                  (N_("a long sample"), list(rng.choice([4, 5, 5, 5, 6, 0], size=40)), three, 4, 5),
+                  (N_("only one line, wrong"), [6], two, 0, 5)]
     return [Case(label, (_verse_ids(rng, widths, marks, tail), marks, width))
             for label, widths, marks, tail, width in specs]
 
