@@ -15,6 +15,7 @@ from nbgrader import utils as nbutils
 from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions
 
 import coursekit.items
+from coursekit.i18n import Text, render
 
 
 class AssignmentError(ValueError):
@@ -178,9 +179,10 @@ def load_assignment(root, name, lookup=None):
                       manual=manual, released=_released_cells(notebook), editions=_editions(root, name, notebook))
 
 
-def section_titles(notebook):
-    """{cell index: how a learner finds that cell}: "the cell under '<the nearest heading above it>'" (cell ids
-    are invisible in JupyterLab), or "the first cells" before any heading."""
+def section_titles(notebook, language="en"):
+    """{cell index: how a learner finds that cell}: "code cell 2 under '<the nearest heading above it>'" (cell
+    ids are invisible in JupyterLab), or "code cell 1 at the top of the notebook" before any heading; in
+    ``language``."""
     titles, heading, count = {}, None, 0
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "markdown":
@@ -190,6 +192,7 @@ def section_titles(notebook):
                     break
         elif cell.cell_type == "code":
             count += 1
-            where = f"under '{heading}'" if heading else "at the top of the notebook"
-            titles[index] = f"code cell {count} {where}"
+            title = (Text("code cell {count} under '{heading}'", count=count, heading=heading) if heading
+                     else Text("code cell {count} at the top of the notebook", count=count))
+            titles[index] = render(title, language)
     return titles

@@ -24,6 +24,7 @@ import zipfile
 import numpy as np
 
 from coursekit.checking import PUBLIC_SEED
+from coursekit.i18n import Text
 
 RESULT_MIME = "application/x-gru-autograder-result+base64"  # the display data key of a check's result
 MAX_ARRAYS = 20_000
@@ -50,20 +51,20 @@ def decode_payloads(payloads, max_bytes):
 
     Returns (bytes or None, flag or None, message or None)."""
     if not payloads:
-        return None, "no-result", "produced no result"
+        return None, "no-result", Text("produced no result")
     if len(payloads) > 1:
-        return None, "bad-result", "sent more than one result"
+        return None, "bad-result", Text("sent more than one result")
     text = payloads[0]
     if not isinstance(text, str):
-        return None, "bad-result", "sent a result that is not text"
+        return None, "bad-result", Text("sent a result that is not text")
     if len(text) > 4 * (max_bytes // 3 + 2):
-        return None, "result-too-large", f"returned more than the {max_bytes} bytes of data accepted"
+        return None, "result-too-large", Text("returned more than the {limit} bytes of data accepted", limit=max_bytes)
     try:
         data = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
-        return None, "bad-result", "sent a result that is not base64"
+        return None, "bad-result", Text("sent a result that is not base64")
     if len(data) > max_bytes:
-        return None, "result-too-large", f"returned {len(data)} bytes of data; at most {max_bytes} are accepted"
+        return None, "result-too-large", Text("returned {size} bytes of data; at most {limit} are accepted", size=len(data), limit=max_bytes)
     return data, None, None
 
 

@@ -31,6 +31,7 @@ import tempfile
 from pathlib import Path
 
 from autograder.assignment import cell_kind, clean_source, grade_id
+from coursekit.i18n import N_, Text
 
 # ----------------------------------------------------------------------------------------------------------------
 # What graded code may use, per assignment
@@ -92,10 +93,15 @@ class Room:
     def explain(self, module):
         """A learner's sentence for an import of ``module`` that failed here."""
         if module.partition(".")[0] == "coursekit":
-            helpers = ", ".join(self.helpers) or "none"
-            return (f"{module} is not available to graded code in {self.assignment} (it holds reference code; "
-                    f"the helpers graded code may use: {helpers})")
-        return f"{module.partition('.')[0]} is not available to graded code in {self.assignment}"
+            if self.helpers:
+                return Text("{module} is not available to graded code in {assignment} (it holds reference code; "
+                            "the helpers graded code may use: {helpers})", module=module,
+                            assignment=self.assignment, helpers=", ".join(self.helpers))
+            return Text("{module} is not available to graded code in {assignment} (it holds reference code; "
+                        "graded code may use none of coursekit's helpers)", module=module,
+                        assignment=self.assignment)
+        return Text("{module} is not available to graded code in {assignment}", module=module.partition(".")[0],
+                    assignment=self.assignment)
 
     def describe(self):
         without = ", ".join(self.absent)
@@ -222,7 +228,7 @@ def too_deep_python(code):
         return False
 
 
-TOO_DEEP = "RecursionError: the code is nested too deeply for Python to compile (it was not run)"
+TOO_DEEP = N_("RecursionError: the code is nested too deeply for Python to compile (it was not run)")
 
 
 def _top_level_chunks(code):
@@ -356,8 +362,8 @@ class Unavailable:
             return error
         match = _NO_MODULE.search(error)
         if match and self.room.lacks(match.group(1)):
-            return f"{error} ({self.room.explain(match.group(1))})"
+            return Text("{error} ({reason})", error=error, reason=self.room.explain(match.group(1)))
         match = _NO_NAME.search(error)
         if error.startswith("NameError") and match and match.group(1) in self.names:
-            return f"{error} ({self.room.explain(self.names[match.group(1)])})"
+            return Text("{error} ({reason})", error=error, reason=self.room.explain(self.names[match.group(1)]))
         return error

@@ -13,6 +13,7 @@ import nbformat
 from autograder.assignment import cell_kind, grade_id
 from autograder.cleanroom import TOO_DEEP, too_deep
 from autograder.outcomes import CellError, Flag
+from coursekit.i18n import Text, render
 
 
 @dataclasses.dataclass
@@ -28,21 +29,25 @@ def cell_label(cell, index):
     return grade_id(cell) or cell.get("id") or f"cell-{index}"
 
 
-def run_cells(notebook, session, titles):
+def run_cells(notebook, session, titles, language="en"):
     """Run every code cell of ``notebook`` except test cells, storing each cell's outputs in place.
-    ``titles``: cell index -> how learners find the cell (messages); flags name the cell's grade id or id."""
+    ``titles``: cell index -> how learners find the cell (messages, in ``language``); flags name the cell's grade
+    id or id."""
     errors, flags = [], []
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code" or cell_kind(cell) == "test":
             continue
         if too_deep(cell.source):  # the kernel would stop answering: report Python's error instead
-            cell.outputs = [nbformat.v4.new_output("error", ename="RecursionError", evalue=TOO_DEEP, traceback=[])]
-            errors.append(CellError(titles.get(index, cell_label(cell, index)), TOO_DEEP))
+            too_deep_message = render(TOO_DEEP, language)
+            cell.outputs = [nbformat.v4.new_output("error", ename="RecursionError", evalue=too_deep_message,
+                                                   traceback=[])]
+            errors.append(CellError(titles.get(index, cell_label(cell, index)), too_deep_message))
             continue
         run = session.run(cell.source)
         if run is None:
             cell.outputs = [nbformat.v4.new_output("stream", name="stderr",
-                                                   text=f"[grader] not run: {session.gave_up}\n")]
+                                                   text=render(Text("[grader] not run: {reason}",
+                                                                    reason=session.gave_up), language) + "\n")]
             continue
         cell.outputs, cell.execution_count = [nbformat.from_dict(output) for output in run.outputs], None
         if run.status in ("timeout", "died"):
@@ -50,7 +55,7 @@ def run_cells(notebook, session, titles):
         if run.error and run.status == "error":
             errors.append(CellError(titles.get(index, cell_label(cell, index)), f"{run.error[0]}: {run.error[1]}"))
         elif run.status in ("timeout", "died"):
-            errors.append(CellError(titles.get(index, cell_label(cell, index)), run.detail))
+            errors.append(CellError(titles.get(index, cell_label(cell, index)), render(run.detail, language)))
     return ExecutedRun(errors, flags)
 
 

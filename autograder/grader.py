@@ -28,6 +28,7 @@ from autograder.safety import inert_notebook, printable
 from autograder.sessions import KernelSupply, Session, copy_files, public_folder, setup_code, stage_files
 from autograder.submission import SubmissionError, merge, read_notebook
 from coursekit.checking import PUBLIC_SEED, cases_for
+from coursekit.i18n import SOURCE, Text, notebook_language, render
 
 
 ROOM_WARM_MODULES = ("numpy", "coursekit.harness", "IPython.display", "matplotlib.pyplot")  # every room's imports
@@ -133,7 +134,9 @@ class Grader:
         flags = list(merged.flags)
         if config.policy:
             flags += self._review(merged, extra_files_dir)
-        titles = section_titles(merged.notebook)
+        # the learner's language, from the notebook (a Chinese hand-in gets Chinese messages and feedback)
+        language = notebook_language(merged.notebook.metadata)
+        titles = section_titles(merged.notebook, language)
         deadline = start + config.notebook_timeout if config.notebook_timeout else None
         sources = [extra_files_dir, public_folder(assignment)]
 
@@ -143,7 +146,8 @@ class Grader:
             outcome, session = self._in_session(kernels.rooms[room], kernels.stop, sources, deadline, ahead, flags,
                                                 lambda session: run_room(
                                                     room, cells, assignment.tests, session, config=config,
-                                                    cases_of=lambda gid: self.cases(student_id, gid)))
+                                                    cases_of=lambda gid: self.cases(student_id, gid),
+                                                    language=language))
             results.update(outcome.results)
             cell_errors += [e for e in outcome.cell_errors if e not in cell_errors]  # a cell runs in every room
             flags += outcome.flags
@@ -151,7 +155,8 @@ class Grader:
 
         notebook = merged.notebook
         executed, session = self._in_session(kernels.full, kernels.stop, sources, deadline, ahead, flags,
-                                             lambda session: run_cells(notebook, session, titles))
+                                             lambda session: run_cells(notebook, session, titles, language),
+                                             language=language)
         flags += executed.flags
         gave_up += [session.gave_up] if session.gave_up else []
         cell_errors = executed.cell_errors + cell_errors
@@ -164,7 +169,7 @@ class Grader:
         for gid, item in assignment.tests.items():
             if gid not in results:  # cannot happen (every item has a room), but never a missing row
                 results[gid] = ItemResult(gid, item.target, float(item.points), 0.0, False,
-                                          "this item was not checked", ran=False)
+                                          render(Text("this item was not checked"), language), ran=False)
                 flags.append(Flag.of(Flag.NOT_RUN, gid))
             tests.append(results[gid])
         if gave_up:
@@ -178,16 +183,19 @@ class Grader:
             student_id=student_id, assignment=assignment.name, status=Status.INCOMPLETE if incomplete
             else Status.GRADED, score=sum(t.score for t in tests), max_score=assignment.autograded_max, flags=flags,
             tests=tests, manual=manual, execution_time=time.monotonic() - start, notebook=inert_notebook(notebook),
-            cell_errors=cell_errors, sandbox=config.sandbox_note)
+            cell_errors=cell_errors, sandbox=config.sandbox_note, language=language)
 
-    def _in_session(self, supply, stop, sources, deadline, ahead, flags, work):
-        """Run ``work(session)`` in a fresh kernel of ``supply`` with the learner's files staged; (result, session)."""
+    def _in_session(self, supply, stop, sources, deadline, ahead, flags, work, language=SOURCE):
+        """Run ``work(session)`` in a fresh kernel of ``supply`` with the learner's files staged; (result, session).
+        ``language``: the messages coursekit prints in that kernel (a full kernel; a room has no coursekit.i18n)."""
         kernel, scratch = supply.take(ahead)
         session = Session(kernel, lambda: supply.restart(scratch), self.config, deadline, stop)
         try:
             if not copy_files(sources, scratch, self.config.max_copy_bytes):
                 flags.append(Flag.EXTRA_FILES_TOO_LARGE)
             stage_files(session, self.config)
+            if language != SOURCE:  # the kernel cannot see the notebook: tell it (trusted, before any learner code)
+                session.run(f"__import__('coursekit.i18n').i18n.set_language({language!r})")
             return work(session), session
         finally:
             session.close()

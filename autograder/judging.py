@@ -7,10 +7,12 @@ this process drew and kept. Nothing the room sends can name the cases, the refer
 
 import dataclasses
 import math
+import traceback
 
 from autograder.checkdata import decode_payloads, read_packed
 from autograder.outcomes import Flag
 from coursekit.checking import judge
+from coursekit.i18n import N_, Text, render
 
 MAX_TEXT = 2000
 
@@ -66,27 +68,35 @@ def clean_outcomes(data, n_cases):
     return outcomes
 
 
-def judge_result(item, cases, payloads, max_bytes, explain=lambda error: error):
+NOT_DEFINED = N_("{target} is not defined.")  # roomrun adds where its cell stopped
+
+
+def judge_result(item, cases, payloads, max_bytes, explain=lambda error: error, language="en"):
     """The Judgement of ``item`` from what its room published (``payloads``: base64 texts). ``explain(error)``
-    adds the reason to a learner's error message (e.g. "torch is not available to graded code in ...")."""
+    adds the reason to a learner's error message (e.g. "torch is not available to graded code in ..."). The
+    message is in ``language``, the submission's."""
+    def lost(message, flag=None):
+        return Judgement(False, render(message, language), flag)
+
     packed, flag, problem = decode_payloads(payloads, max_bytes)
     if packed is None:
-        return Judgement(False, f"the check of {item.target} {problem}", flag)
+        return lost(Text("the check of {target} {problem}", target=item.target, problem=problem), flag)
     try:
         data = read_packed(packed, max_bytes)
         if isinstance(data, dict) and data.get("missing") is True:
-            return Judgement(False, f"{item.target} is not defined.")
+            return lost(Text(NOT_DEFINED, target=item.target))
         if isinstance(data, dict) and data.get("crash") is not None:
-            return Judgement(False, f"the check of {item.target} failed: {_text(data['crash'])}")
+            return lost(Text("the check of {target} failed: {crash}", target=item.target, crash=_text(data["crash"])))
         outcomes = clean_outcomes(data, len(cases))
     except Exception as exc:  # whatever the room sent, it never crashes the grader
-        return Judgement(False, f"the check of {item.target} returned data the grader cannot read ({exc})",
-                         Flag.BAD_RESULT)
+        return lost(Text("the check of {target} returned data the grader cannot read ({error})",
+                         target=item.target, error=exc), Flag.BAD_RESULT)
     for outcome in outcomes:
         outcome["error"] = explain(outcome["error"])
     try:
-        verdict = judge(item, cases, outcomes)
+        verdict = judge(item, cases, outcomes, language)
     except Exception as exc:
-        return Judgement(False, f"{item.target}: the output could not be compared with the answer "
-                                f"({type(exc).__name__}: {exc})")
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return lost(Text("{target}: the output could not be compared with the answer ({error})",
+                         target=item.target, error=error))
     return Judgement(verdict.passed, verdict.message)

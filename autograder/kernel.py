@@ -28,6 +28,7 @@ from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
 from autograder.checkdata import RESULT_MIME
+from coursekit.i18n import Text
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
 
@@ -184,16 +185,18 @@ class CellRun:
 
 def _describe_exit(returncode):
     if returncode is None:
-        return "the kernel was killed"
+        return Text("the kernel was killed")
     if returncode < 0:
         try:
             name = signal.Signals(-returncode).name
         except ValueError:
             name = f"signal {-returncode}"
-        hint = {"SIGKILL": " (out of memory, or killed from outside)", "SIGSEGV": " (segmentation fault)",
-                "SIGXCPU": " (CPU time limit)", "SIGXFSZ": " (file size limit)"}.get(name, "")
-        return f"the kernel died from {name}{hint}"
-    return f"the kernel exited with code {returncode}"
+        hint = {"SIGKILL": Text("the kernel died from {signal} (out of memory, or killed from outside)", signal=name),
+                "SIGSEGV": Text("the kernel died from {signal} (segmentation fault)", signal=name),
+                "SIGXCPU": Text("the kernel died from {signal} (CPU time limit)", signal=name),
+                "SIGXFSZ": Text("the kernel died from {signal} (file size limit)", signal=name)}
+        return hint.get(name) or Text("the kernel died from {signal}", signal=name)
+    return Text("the kernel exited with code {code}", code=returncode)
 
 
 class KernelProcess(typing.Protocol):
@@ -410,7 +413,7 @@ class Kernel:
                     outputs.note(f"stopped after {timeout:g} s: the code ignored the interrupt, so the kernel "
                                  "was killed")
                     return CellRun("timeout", outputs.finish(), outputs.error, time.monotonic() - start, False,
-                                   f"timed out after {timeout:g} s (killed)")
+                                   Text("timed out after {seconds:g} s (killed)", seconds=timeout))
             if not self.alive:
                 self._collect(iopub, msg_id, outputs, wait=0.05)
                 detail = _describe_exit(self.process.returncode)
@@ -427,7 +430,8 @@ class Kernel:
         seconds = time.monotonic() - start
         if interrupted:
             outputs.note(f"stopped after {timeout:g} s (interrupted)")
-            return CellRun("timeout", outputs.finish(), outputs.error, seconds, True, f"timed out after {timeout:g} s")
+            return CellRun("timeout", outputs.finish(), outputs.error, seconds, True,
+                           Text("timed out after {seconds:g} s", seconds=timeout))
         status = "error" if outputs.error else "ok"
         return CellRun(status, outputs.finish(), outputs.error, seconds, True, results=outputs.results)
 

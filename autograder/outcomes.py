@@ -95,6 +95,7 @@ class SubmissionResult:
     cell_errors: list = dataclasses.field(default_factory=list)  # CellError
     timestamp: str | None = None  # when it was submitted (nbgrader's timestamp.txt), for the gradebook
     sandbox: str = ""  # which protections were active (GradingConfig.sandbox_note)
+    language: str = "en"  # the notebook's (coursekit.i18n.notebook_language): messages and feedback are in it
 
 
 def error_result(student_id, assignment, flag, message, seconds=0.0):

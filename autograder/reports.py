@@ -14,6 +14,8 @@ import nbformat
 
 from autograder.safety import csv_cell, file_stem
 from autograder import lateness
+from coursekit.feedback import points_phrase
+from coursekit.i18n import SOURCE, Text, render
 
 CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "flags") + lateness.COLUMNS
 
@@ -22,57 +24,72 @@ def _number(value):
     return float(f"{value:.6g}")
 
 
+def _in(result):
+    """Render a message in the submission's language."""
+    return lambda message: render(message, getattr(result, "language", SOURCE))
+
+
+
 def results_json(result):
-    """The Gradescope results.json dict of one submission."""
+    """The Gradescope results.json dict of one submission (its words in the submission's language)."""
+    say = _in(result)
     tests = [{"name": f"{t.grade_id} ({t.target})", "score": _number(t.score), "max_score": _number(t.max_score),
               "status": "passed" if t.passed else "failed", "output": t.message, "visibility": "visible"}
              for t in result.tests]
-    lines = [f"Status: {result.status}." + (f" {result.message}" if result.message else "")]
+    lines = [say(Text("Status: {status}.", status=result.status)) + (f" {result.message}" if result.message else "")]
     manual = [m for m in result.manual if m.answered]
     if manual:
-        lines.append("Graded by hand later (not included in this score): "
-                     + ", ".join(f"{m.grade_id} ({m.max_score:g} points)" for m in manual) + ".")
+        lines.append(say(Text("Graded by hand later (not included in this score): {answers}.",
+                              answers=", ".join(f"{m.grade_id} ({say(points_phrase(m.max_score))})" for m in manual))))
     if result.cell_errors:
-        lines.append("Cells that stopped with an error: "
-                     + "; ".join(f"{cell}: {problem}" for cell, problem in result.cell_errors[:10]))
+        lines.append(say(Text("Cells that stopped with an error: {cells}",
+                              cells="; ".join(f"{cell}: {problem}" for cell, problem in result.cell_errors[:10]))))
     return {"score": _number(result.score), "execution_time": round(result.execution_time, 2),
             "output": "\n".join(lines), "visibility": "visible", "stdout_visibility": "hidden", "tests": tests,
             "extra_data": {"student_id": result.student_id, "assignment": result.assignment,
                            "status": result.status, "max_score": _number(result.max_score),
                            "flags": result.flags,
                            "needs_manual_grading": [m.grade_id for m in manual],
-                           "sandbox": getattr(result, "sandbox", "")}}
+                           "sandbox": getattr(result, "sandbox", ""),
+                           "language": getattr(result, "language", SOURCE)}}
 
 
 def feedback_html(result):
-    """A standalone feedback page for the student."""
-    e = html.escape
+    """A standalone feedback page for the student, in the submission's language."""
+    e, say = html.escape, _in(result)
     rows = []
     for t in result.tests:
         badge = "passed" if t.passed else "failed"
         rows.append(f'<section class="{badge}"><h2>{e(t.grade_id)} <small>({e(t.target)})</small> '
                     f'<span class="points">{t.score:g} / {t.max_score:g}</span></h2>'
                     f"<pre>{e(t.message)}</pre></section>")
-    manual = "".join(f"<li>{e(m.grade_id)} ({m.max_score:g} points): "
-                     f"{'graded by hand later' if m.answered else 'no answer given (0 points)'}</li>"
-                     for m in result.manual)
+    later, unanswered = say(Text("graded by hand later")), say(Text("no answer given (0 points)"))
+    manual = "".join(f"<li>{e(m.grade_id)} ({e(say(points_phrase(m.max_score)))}): "
+                     f"{e(later if m.answered else unanswered)}</li>" for m in result.manual)
     errors = "".join(f"<li><code>{e(cell)}</code>: {e(problem)}</li>" for cell, problem in result.cell_errors)
     message = f"<p class='error'>{e(result.message)}</p>" if result.message else ""
+    language = getattr(result, "language", SOURCE)
+    title = say(Text("{assignment}: feedback for {student}", assignment=result.assignment, student=result.student_id))
+    heading = say(Text("{assignment}: feedback", assignment=result.assignment))
+    # the template is ours (the catalog's); the only value from outside, the student id, is escaped
+    student = "<b>" + e(result.student_id) + "</b>"
+    score = say(Text("Student: {student}. Autograded score: {score:g} / {max_score:g} ({status}).",
+                     student=student, score=result.score, max_score=result.max_score, status=result.status))
+    written, stopped = say(Text("Written answers")), say(Text("Cells that stopped with an error"))
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{e(result.assignment)}: feedback for {e(result.student_id)}</title>
+<html lang="{'zh-CN' if language == 'zh_CN' else 'en'}"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>
 body {{ font-family: sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }}
 section {{ border-left: 6px solid; padding: 0.2rem 1rem; margin: 1rem 0; background: #fafafa; }}
 section.passed {{ border-color: #2a2; }} section.failed {{ border-color: #c22; }}
 .points {{ float: right; }} pre {{ white-space: pre-wrap; }} .error {{ color: #c22; }}
 </style></head><body>
-<h1>{e(result.assignment)}: feedback 反馈</h1>
-<p>Student: <b>{e(result.student_id)}</b>. Autograded score: <b>{result.score:g} / {result.max_score:g}</b>
-({e(result.status)}).</p>
+<h1>{e(heading)}</h1>
+<p>{score}</p>
 {message}
 {''.join(rows)}
-{f'<h2>Written answers 书面回答</h2><ul>{manual}</ul>' if manual else ''}
-{f'<h2>Cells that stopped with an error</h2><ul>{errors}</ul>' if errors else ''}
+{f'<h2>{e(written)}</h2><ul>{manual}</ul>' if manual else ''}
+{f'<h2>{e(stopped)}</h2><ul>{errors}</ul>' if errors else ''}
 </body></html>
 """
 

@@ -12,10 +12,11 @@ import dataclasses
 
 from autograder.checkdata import RESULT_MIME, decode_payloads, read_packed
 from autograder.cleanroom import TOO_DEEP, CheckPoint, RoomCell, Unavailable, too_deep_python
-from autograder.judging import judge_result
+from autograder.judging import NOT_DEFINED, judge_result
 from autograder.outcomes import CellError, Flag, ItemResult
 from coursekit.checking import request
 from coursekit.harness import pack
+from coursekit.i18n import Text, render
 
 
 @dataclasses.dataclass
@@ -25,6 +26,7 @@ class RoomOutcome:
     results: dict  # grade id -> ItemResult
     cell_errors: list  # CellError, learner cells only
     flags: list
+    language: str = "en"  # of the messages: the submission's
 
 
 def room_setup_code(room, *, guard, extra=""):
@@ -57,13 +59,14 @@ def _defines(code, target):
     return False
 
 
-def run_room(room, cells, items, session, *, cases_of, config):
+def run_room(room, cells, items, session, *, cases_of, config, language="en"):
     """Run ``cells`` (cleanroom.room_cells: RoomCell and CheckPoint) in ``session`` in order, judging each item of
     ``room`` at its checkpoint (an item without one, at the end).
 
-    ``items``: grade id -> Item; ``cases_of(grade_id)`` -> the cases to judge on."""
+    ``items``: grade id -> Item; ``cases_of(grade_id)`` -> the cases to judge on; messages are in ``language``
+    (the submission's)."""
     unavailable = Unavailable(room)
-    outcome = RoomOutcome({}, [], [])
+    outcome = RoomOutcome({}, [], [], language)
     failed_cells = {}  # learner cell label -> (title, problem): the first failure in each
     checkpoints = [c.grade_id for c in cells if isinstance(c, CheckPoint)]
     for step in [*cells, *(CheckPoint(gid) for gid in room.items if gid not in checkpoints)]:
@@ -71,7 +74,7 @@ def run_room(room, cells, items, session, *, cases_of, config):
             if step.grade_id in room.items and step.grade_id not in outcome.results:
                 outcome.results[step.grade_id] = _judge_item(items[step.grade_id], step.grade_id, session,
                                                              cases_of(step.grade_id), config, unavailable, cells,
-                                                             failed_cells, outcome.flags)
+                                                             failed_cells, outcome.flags, language)
             continue
         if not _run_cell(step, session, unavailable, failed_cells, outcome, config):
             break
@@ -104,14 +107,14 @@ def _run_cell(cell, session, unavailable, failed_cells, outcome, config):
                 _note(cell, unavailable.explain(f"{ename}: {evalue}"), failed_cells, outcome)
             return True
         except Exception:  # what the room said about its statements is unreadable: say so, go on
-            _note(cell, "the clean room's report on this cell could not be read", failed_cells, outcome)
+            _note(cell, Text("the clean room's report on this cell could not be read"), failed_cells, outcome)
             return True
     if run.status == "timeout" and run.kernel_alive:  # interrupted, the rest of the cell ran
         outcome.flags.append(Flag.of(Flag.TIMEOUT, cell.label))
         _note(cell, run.detail, failed_cells, outcome)
         return True
     if run.kernel_alive:
-        _note(cell, "the clean room's report on this cell is missing", failed_cells, outcome)
+        _note(cell, Text("the clean room's report on this cell is missing"), failed_cells, outcome)
         return True
     for code in runnable:  # killed or died: the new kernel runs the cell one statement at a time
         if not _run_statement(cell, code, session, unavailable, failed_cells, outcome):
@@ -122,8 +125,10 @@ def _run_cell(cell, session, unavailable, failed_cells, outcome, config):
 def _note(cell, problem, failed_cells, outcome):
     """Record the first problem of a learner's cell (for messages and the cell-error list)."""
     if problem and cell.learner and cell.label not in failed_cells:
+        problem = render(problem, outcome.language)
         failed_cells[cell.label] = (cell.title, problem)
-        outcome.cell_errors.append(CellError(f"{cell.title} (clean room)", problem))
+        outcome.cell_errors.append(CellError(render(Text("{cell} (clean room)", cell=cell.title), outcome.language),
+                                             problem))
 
 
 def _run_statement(cell, code, session, unavailable, failed_cells, outcome):
@@ -143,31 +148,37 @@ def _run_statement(cell, code, session, unavailable, failed_cells, outcome):
     return True
 
 
-def _judge_item(item, gid, session, cases, config, unavailable, cells, failed_cells, flags):
-    """Ask the room for ``item``'s outcomes on ``cases`` and judge them here; an ItemResult."""
+def _judge_item(item, gid, session, cases, config, unavailable, cells, failed_cells, flags, language="en"):
+    """Ask the room for ``item``'s outcomes on ``cases`` and judge them here; an ItemResult (its message in
+    ``language``)."""
     def lost(message, flag, ran=False):
         flags.append(Flag.of(flag, gid))
-        return ItemResult(gid, item.target, float(item.points), 0.0, False, message, ran=ran)
+        return ItemResult(gid, item.target, float(item.points), 0.0, False, render(message, language), ran=ran)
 
     run = session.run(evaluation_code(item, cases), replay=False)
     if run is None:
-        return lost(f"{item.target} was not checked: {session.gave_up}", Flag.NOT_RUN)
+        return lost(Text("{target} was not checked: {reason}", target=item.target, reason=session.gave_up),
+                    Flag.NOT_RUN)
     if run.status == "timeout":
-        return lost(f"checking {item.target} took longer than {config.timeout:g} s (an endless loop?); no points",
-                    Flag.TIMEOUT)
+        return lost(Text("checking {target} took longer than {seconds:g} s (an endless loop?); no points",
+                         target=item.target, seconds=config.timeout), Flag.TIMEOUT)
     if run.status == "died":
-        return lost(f"the kernel died while {item.target} was being checked: {run.detail}", Flag.CRASH)
+        return lost(Text("the kernel died while {target} was being checked: {detail}", target=item.target,
+                         detail=run.detail), Flag.CRASH)
     if run.status == "error":
-        ename, evalue = run.error
-        passed, message, flag = False, f"the check of {item.target} stopped with {ename}: {evalue}", None
+        error = "{}: {}".format(*run.error)
+        passed, flag = False, None
+        message = render(Text("the check of {target} stopped with {error}", target=item.target, error=error),
+                         language)
     else:
-        judgement = judge_result(item, cases, run.results, config.max_result_bytes, unavailable.explain)
+        judgement = judge_result(item, cases, run.results, config.max_result_bytes, unavailable.explain, language)
         passed, message, flag = judgement.passed, judgement.message, judgement.flag
-    if not passed and message.endswith("is not defined."):
+    if not passed and message == render(Text(NOT_DEFINED, target=item.target), language):
         stopped = [(title, problem) for label, (title, problem) in failed_cells.items()
                    if _defines_in(cells, label, item.target)]
         if stopped:
-            message += f" Its cell ({stopped[0][0]}) stopped with {stopped[0][1]}."
+            message = render(Text("{target} is not defined. Its cell ({cell}) stopped with {problem}.",
+                                  target=item.target, cell=stopped[0][0], problem=stopped[0][1]), language)
     if flag:
         flags.append(Flag.of(flag, gid))
     return ItemResult(gid, item.target, float(item.points), float(item.points) if passed else 0.0, passed, message)

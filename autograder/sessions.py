@@ -16,6 +16,7 @@ from pathlib import Path
 
 from autograder.kernel import Kernel
 from autograder.sandbox import STAGE_SNIPPET
+from coursekit.i18n import Text
 
 
 def setup_code(modules, extra=""):
@@ -147,9 +148,10 @@ class Session:
     def run(self, code, *, replay=True):
         """A CellRun, or None when nothing runs any more (see ``gave_up``)."""
         if self.gave_up is None and self.stop is not None and self.stop.is_set():
-            self.gave_up = "grading was interrupted"
+            self.gave_up = Text("grading was interrupted")
         if self.gave_up is None and self.deadline is not None and time.monotonic() > self.deadline:
-            self.gave_up = f"the submission used up its time budget of {self.config.notebook_timeout:g} s"
+            self.gave_up = Text("the submission used up its time budget of {seconds:g} s",
+                                seconds=self.config.notebook_timeout)
         if self.gave_up is None and not self.kernel.alive and not self._restart():
             return None
         if self.gave_up is not None:
@@ -165,7 +167,8 @@ class Session:
 
     def _restart(self):
         if self.restarts >= self.config.max_restarts:
-            self.gave_up = f"the kernel stopped {self.restarts + 1} times; the remaining cells were not run"
+            self.gave_up = Text("the kernel stopped {times} times; the remaining cells were not run",
+                                times=self.restarts + 1)
             return False
         self.restarts += 1
         self.kernel.kill()
@@ -176,7 +179,7 @@ class Session:
                 timeout = max(1.0, min(timeout, self.deadline - time.monotonic()))
             run = self.kernel.run(code, timeout=timeout, max_output_bytes=0, grace=self.config.grace)
             if not run.kernel_alive:
-                self.gave_up = "the kernel stopped again while replaying earlier cells after a crash"
+                self.gave_up = Text("the kernel stopped again while replaying earlier cells after a crash")
                 return False
         return True
 

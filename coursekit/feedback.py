@@ -61,7 +61,8 @@ def most_telling(problems):
             or next((p for p in problems if p.cause), None) or problems[0])
 
 
-def _points(points):
+def points_phrase(points):
+    """ "1 point", "2 points", "0.5 points" as a Text."""
     return Text("{points:g} point", points=points) if points == 1 else Text("{points:g} points", points=points)
 
 
@@ -69,10 +70,10 @@ def failure_message(target, points, problems, n_cases, language=None):
     """The few lines of a failed check, in ``language`` (default: the kernel's, coursekit.i18n)."""
     if any(p.kind == "stub" for p in problems):
         return render(Text("{target} is not answered yet: replace `raise NotImplementedError()` in its cell with "
-                           "your code ({points} at stake).", target=target, points=_points(points)), language)
+                           "your code ({points} at stake).", target=target, points=points_phrase(points)), language)
     shown = most_telling(problems)
     lines = [Text("{target} is not right yet: {failed} of {total} cases fail ({points} at stake; grading runs "
-                  "more cases).", target=target, failed=len(problems), total=n_cases, points=_points(points)),
+                  "more cases).", target=target, failed=len(problems), total=n_cases, points=points_phrase(points)),
              Text("What is wrong [{label}]: {what}", label=_as_text(shown.label), what=_as_text(shown.what))]
     if shown.cause:
         lines.append(Text("Likely cause: {cause}", cause=_as_text(shown.cause)))
@@ -90,8 +91,9 @@ def _as_text(message):
 
 def forbidden_message(target, found, forbidden, language=None):
     """The message for a function that reaches forbidden modules or names: {what it wrote: what it reaches}."""
-    used = ", ".join(f"{label} ({reached})" if label.strip("'") != reached else label
-                     for label, reached in found.items())
+    # a label is what the learner wrote (an identifier) or a description ("a default argument", N_-marked)
+    used = ", ".join(f"{render(label, language)} ({reached})" if label.strip("'") != reached
+                     else render(label, language) for label, reached in found.items())
     reasons = sorted({render(NAME_REASONS[r], language) for r in found.values() if r in NAME_REASONS})
     modules = [f for f in forbidden if f not in NAME_REASONS]
     if modules:

@@ -74,7 +74,7 @@ def test_a_failing_public_case_is_shown_a_hidden_one_waits(assignment):
     hidden_failure = _message(wrong_on_hidden_cases)
     visible, detail = split_message(hidden_failure, {"n=6", "2x3"})
     assert detail == hidden_failure and ("[n=1]" in detail or "[large]" in detail) and "expected" in detail
-    assert visible == hidden_failure.split("\n")[0] + HIDDEN_NOTE and "expected" not in visible
+    assert visible == hidden_failure.split("\n")[0] + "\n" + HIDDEN_NOTE and "expected" not in visible
     assert "2 of 4 cases fail" in visible
     assert split_message("negate raised ValueError: bad shape\nTraceback of your code: ...", {"n=6"})[1] is None
 
@@ -103,7 +103,7 @@ def test_student_view_of_results(assignment):
     output = view["output"]
     assert output.startswith("Autograded score: 3 / 6 (1 of 3 exercises pass).")
     assert "Not passing yet: double, negate." in output and "python -m autograder check synthetic.ipynb" in output
-    assert "why_square (1 points)" in output and "does not allow" in output
+    assert "why_square (1 point)" in output and "does not allow" in output
     visible = student_view(results_json(result), result, assignment, "visible")
     assert {t["visibility"] for t in visible["tests"]} == {"visible"}
 
