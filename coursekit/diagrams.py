@@ -9,14 +9,18 @@ figures the notebooks show:
 - :func:`draw_graph`            notebook 03: any computational graph given as nodes and edges
 
 Inputs sit on the left, the new state leaves on the right. Thick red arrows are the paths along which the memory
-(and its gradient) passes without a weight matrix or a squashing nonlinearity. Labels carry Chinese terms like the
-figures of :mod:`coursekit.viz`, and like them drop the Chinese when no CJK font is installed. matplotlib is imported
-inside the drawing functions, not at ``import coursekit.diagrams``.
+(and its gradient) passes without a weight matrix or a squashing nonlinearity.
+
+Labels are drawn in the figure language of :mod:`coursekit.fonts`, like the figures of :mod:`coursekit.viz`: English
+with Chinese terms (left out when no CJK font is installed), or Chinese in a Chinese notebook with a CJK font. The
+cells hold their labels as N_-marked English templates, translated when drawn; the labels of a caller's own graph
+are drawn as given. matplotlib is imported inside the drawing functions, not at ``import coursekit.diagrams``.
 """
 
 import dataclasses
 
-from coursekit.viz import _cjk_text_kw, _text  # one place decides how bilingual labels are drawn
+from coursekit import fonts
+from coursekit.i18n import N_, Text
 
 RESETS = ("after", "before")
 # Fill colour of each kind of box: inputs, layers (an affine map and a nonlinearity), elementwise operations,
@@ -76,7 +80,7 @@ def rnn_cell():
         "h": Node(8.6, 1.2, "$h_t$", "output"),
     }
     edges = (Edge("x", "affine"), Edge("h_prev", "affine"), Edge("affine", "tanh"), Edge("tanh", "h"))
-    return Diagram("plain RNN (循环神经网络)", nodes, edges)
+    return Diagram(N_("plain RNN (循环神经网络)"), nodes, edges)
 
 
 def lstm_cell():
@@ -84,10 +88,10 @@ def lstm_cell():
     nodes = {
         "c_prev": Node(0.0, 4.4, "$c_{t-1}$", "input"),
         "in": Node(0.0, 1.6, "$x_t,\\ h_{t-1}$", "input"),
-        "f": Node(2.6, 3.3, "forget gate (遗忘门)\n$f_t = \\sigma(\\cdot)$"),
-        "i": Node(2.6, 2.1, "input gate (输入门)\n$i_t = \\sigma(\\cdot)$"),
+        "f": Node(2.6, 3.3, N_("forget gate (遗忘门)\n$f_t = \\sigma(\\cdot)$")),
+        "i": Node(2.6, 2.1, N_("input gate (输入门)\n$i_t = \\sigma(\\cdot)$")),
         "g": Node(2.6, 0.9, "$g_t = \\tanh(\\cdot)$"),
-        "o": Node(2.6, -0.3, "output gate (输出门)\n$o_t = \\sigma(\\cdot)$"),
+        "o": Node(2.6, -0.3, N_("output gate (输出门)\n$o_t = \\sigma(\\cdot)$")),
         "mul_f": Node(5.0, 4.4, "$\\odot$", "op"),
         "mul_ig": Node(5.0, 1.5, "$\\odot$", "op"),
         "add": Node(6.6, 4.4, "+", "op"),
@@ -102,15 +106,16 @@ def lstm_cell():
         Edge("mul_f", "add", bold=True), Edge("mul_ig", "add"), Edge("add", "c", bold=True),
         Edge("add", "tanh_c"), Edge("tanh_c", "mul_o"), Edge("o", "mul_o"), Edge("mul_o", "h"),
     )
-    return Diagram("LSTM (长短期记忆网络)", nodes, edges)
+    return Diagram(N_("LSTM (长短期记忆网络)"), nodes, edges)
 
 
 _RESET_CAPTIONS = {
-    "after": ("reset after the product, $r_t \\odot (W_{hn}h_{t-1} + b_{hn})$: PyTorch, cuDNN, "
-              "Keras reset_after=True"),
-    "before": ("reset before the product, $W_{hn}(r_t \\odot h_{t-1}) + b_{hn}$: Cho et al. 2014 (final "
-               "version), d2l"),
+    "after": N_("reset after the product, $r_t \\odot (W_{hn}h_{t-1} + b_{hn})$: PyTorch, cuDNN, "
+                "Keras reset_after=True"),
+    "before": N_("reset before the product, $W_{hn}(r_t \\odot h_{t-1}) + b_{hn}$: Cho et al. 2014 (final "
+                 "version), d2l"),
 }
+_GRU_TITLES = {"after": N_("GRU (门控循环单元), reset after"), "before": N_("GRU (门控循环单元), reset before")}
 
 
 def gru_cell(reset="after"):
@@ -126,11 +131,11 @@ def gru_cell(reset="after"):
     nodes = {
         "h_prev": Node(0.0, 5.0, "$h_{t-1}$", "input"),
         "x": Node(0.0, -0.4, "$x_t$", "input"),
-        "r": Node(1.8, 1.3, "reset gate (重置门)\n$r_t = \\sigma(\\cdot)$"),
-        "z": Node(7.4, 3.2, "update gate (更新门)\n$z_t = \\sigma(\\cdot)$"),
+        "r": Node(1.8, 1.3, N_("reset gate (重置门)\n$r_t = \\sigma(\\cdot)$")),
+        "z": Node(7.4, 3.2, N_("update gate (更新门)\n$z_t = \\sigma(\\cdot)$")),
         "linear": Node(*linear_at, "$W_{hn}\\,\\cdot + b_{hn}$"),
         "mul_r": Node(*product_at, "$\\odot$", "op"),
-        "n": Node(6.0, 1.1, "candidate (候选状态)\n$n_t = \\tanh(W_{in}x_t + b_{in} + \\cdot)$"),
+        "n": Node(6.0, 1.1, N_("candidate (候选状态)\n$n_t = \\tanh(W_{in}x_t + b_{in} + \\cdot)$")),
         "mul_z": Node(7.4, 5.0, "$\\odot$", "op"),
         "mul_n": Node(9.0, 1.1, "$\\odot$", "op"),
         "add": Node(9.0, 5.0, "+", "op"),
@@ -142,10 +147,10 @@ def gru_cell(reset="after"):
         Edge("x", "r"), Edge("x", "z"), Edge("x", "n"), Edge("h_prev", "r"), Edge("h_prev", "z"),
         *hidden_input, Edge("r", "mul_r", "$r_t$"),
         Edge("n", "mul_n"), Edge("z", "mul_n", "$1 - z_t$"), Edge("z", "mul_z", "$z_t$"),
-        Edge("h_prev", "mul_z", "direct path", bold=True), Edge("mul_z", "add", bold=True), Edge("mul_n", "add"),
+        Edge("h_prev", "mul_z", N_("direct path"), bold=True), Edge("mul_z", "add", bold=True), Edge("mul_n", "add"),
         Edge("add", "h", bold=True),
     )
-    return Diagram(f"GRU (门控循环单元), reset {reset}", nodes, edges, framed=("linear", "mul_r"),
+    return Diagram(_GRU_TITLES[reset], nodes, edges, framed=("linear", "mul_r"),
                    frame_caption=_RESET_CAPTIONS[reset])
 
 
@@ -153,18 +158,21 @@ def gru_cell(reset="after"):
 # Drawing
 # ----------------------------------------------------------------------------------------------------------------
 
-def draw_graph(ax, nodes, edges, *, fontsize=9):
+def draw_graph(ax, nodes, edges, *, fontsize=9, language=None):
     """Draw boxes and arrows into ``ax`` and return {node name: its Text}.
 
     nodes: {name: Node}; edges: Edges between them. Arrows are clipped to the boxes' outlines; where several arrows
     leave a box, each is drawn (going backward through a computational graph, their gradients add up).
+    language: of the labels (default: :func:`coursekit.fonts.figure_language`, the notebook's when a font can draw
+    it); labels that are N_-marked templates or Texts are translated, other strings drawn as given.
     """
-    kw = _cjk_text_kw()
+    language = fonts.figure_language() if language is None else language
+    kw = fonts.text_kw(language)
     boxes = {}
     for name, node in nodes.items():
         style = "circle,pad=0.15" if node.kind == "op" else "round,pad=0.35"
-        boxes[name] = ax.text(node.x, node.y, _text(node.label), ha="center", va="center", fontsize=fontsize,
-                              zorder=3, bbox=dict(boxstyle=style, fc=COLOURS[node.kind], ec="0.35"), **kw)
+        boxes[name] = ax.text(node.x, node.y, fonts.label(node.label, language), ha="center", va="center",
+                              fontsize=fontsize, zorder=3, bbox=dict(boxstyle=style, fc=COLOURS[node.kind], ec="0.35"), **kw)
     for edge in edges:
         tail, head = nodes[edge.tail], nodes[edge.head]
         colour = BOLD_COLOUR if edge.bold else "0.45"
@@ -173,8 +181,8 @@ def draw_graph(ax, nodes, edges, *, fontsize=9):
             arrowstyle="-|>", mutation_scale=13, lw=2.8 if edge.bold else 1.1, color=colour, shrinkA=1, shrinkB=1,
             patchA=boxes[edge.tail].get_bbox_patch(), patchB=boxes[edge.head].get_bbox_patch()))
         if edge.label:
-            ax.text((tail.x + head.x) / 2, (tail.y + head.y) / 2, _text(edge.label), fontsize=fontsize - 1,
-                    ha="center", va="center", zorder=5, color=colour if edge.bold else "C0",
+            ax.text((tail.x + head.x) / 2, (tail.y + head.y) / 2, fonts.label(edge.label, language),
+                    fontsize=fontsize - 1, ha="center", va="center", zorder=5, color=colour if edge.bold else "C0",
                     bbox=dict(fc="white", ec="none", pad=0.2), **kw)
     xs, ys = [n.x for n in nodes.values()], [n.y for n in nodes.values()]
     ax.set_xlim(min(xs) - 1.2, max(xs) + 1.2)  # text does not count for autoscaling: leave room for the boxes
@@ -183,7 +191,7 @@ def draw_graph(ax, nodes, edges, *, fontsize=9):
     return boxes
 
 
-def _frame(ax, diagram):
+def _frame(ax, diagram, language):
     """A dashed rectangle around the framed nodes, with the caption under the panel."""
     from matplotlib.patches import FancyBboxPatch
 
@@ -193,19 +201,21 @@ def _frame(ax, diagram):
     ax.add_patch(FancyBboxPatch((x0, y0), x1 - x0, y1 - y0, boxstyle="round,pad=0.05", fill=False,
                                 ec=BOLD_COLOUR, ls="--", lw=1.4, zorder=2, gid="reset-placement"))
     # below the drawing, where no arrow runs
-    ax.text(0.5, 0.0, "dashed box: " + _text(diagram.frame_caption), transform=ax.transAxes, ha="center",
-            va="top", fontsize=9, color=BOLD_COLOUR, **_cjk_text_kw())
+    caption = Text("dashed box: {caption}", caption=Text(diagram.frame_caption) if diagram.frame_caption else "")
+    ax.text(0.5, 0.0, fonts.label(caption, language), transform=ax.transAxes, ha="center", va="top", fontsize=9,
+            color=BOLD_COLOUR, **fonts.text_kw(language))
 
 
-def draw(diagram, *, ax=None):
-    """Draw one :class:`Diagram` (with its frame, if any) and return the Figure."""
+def draw(diagram, *, ax=None, language=None):
+    """Draw one :class:`Diagram` (with its frame, if any) and return the Figure; language as in :func:`draw_graph`."""
     import matplotlib.pyplot as plt
 
+    language = fonts.figure_language() if language is None else language
     fig, ax = plt.subplots(figsize=(7, 4)) if ax is None else (ax.figure, ax)
-    draw_graph(ax, diagram.nodes, diagram.edges)
+    draw_graph(ax, diagram.nodes, diagram.edges, language=language)
     if diagram.framed:
-        _frame(ax, diagram)
-    ax.set_title(_text(diagram.title), fontsize=11, **_cjk_text_kw())
+        _frame(ax, diagram, language)
+    ax.set_title(fonts.label(diagram.title, language), fontsize=11, **fonts.text_kw(language))
     return fig
 
 
@@ -213,9 +223,10 @@ def plot_cell_comparison():
     """Four panels: the plain RNN, the LSTM, and the GRU with each reset placement. Returns the Figure."""
     import matplotlib.pyplot as plt
 
+    language = fonts.figure_language()
     fig, axes = plt.subplots(2, 2, figsize=(15, 9.5))
     for ax, diagram in zip(axes.flat, (rnn_cell(), lstm_cell(), gru_cell("after"), gru_cell("before"))):
-        draw(diagram, ax=ax)
+        draw(diagram, ax=ax, language=language)
     fig.tight_layout()
     return fig
 
@@ -224,8 +235,9 @@ def plot_reset_placements():
     """The GRU with the reset gate after (PyTorch) and before (Cho et al.) the product, side by side."""
     import matplotlib.pyplot as plt
 
+    language = fonts.figure_language()
     fig, axes = plt.subplots(1, 2, figsize=(15, 4.8))
     for ax, reset in zip(axes, RESETS):
-        draw(gru_cell(reset), ax=ax)
+        draw(gru_cell(reset), ax=ax, language=language)
     fig.tight_layout()
     return fig

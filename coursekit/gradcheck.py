@@ -9,10 +9,12 @@ asks learners to write a backward pass. The recipe follows CS231n:
    with a message that points at the worst entries.
 
 All numerical work is done in float64: with ``h=1e-6`` a float32 perturbation would be
-lost in rounding.
+lost in rounding. Messages are in the notebook's language (``coursekit.i18n.kernel_language()``).
 """
 
 import numpy as np
+
+from coursekit.i18n import Text, kernel_language
 
 __all__ = ["numerical_gradient", "rel_error", "check_gradient", "check_param_grads"]
 
@@ -27,16 +29,21 @@ STENCILS = {
 }
 
 
+def _say(message):
+    """A Text in the notebook's language."""
+    return message.render(kernel_language())
+
+
 def _require_float64_array(x, what):
     if not isinstance(x, np.ndarray):
-        raise ValueError(f"{what} must be a NumPy array, got {type(x).__name__}")
+        raise ValueError(_say(Text("{what} must be a NumPy array, got {type}", what=what, type=type(x).__name__)))
     if x.dtype != np.float64:
-        raise ValueError(
-            f"{what} must have dtype float64 (got {x.dtype}); a step of 1e-6 is lost in "
-            "float32 rounding, so convert with x.astype(np.float64) first"
-        )
+        raise ValueError(_say(Text(
+            "{what} must have dtype float64 (got {dtype}); a step of 1e-6 is lost in "
+            "float32 rounding, so convert with x.astype(np.float64) first", what=what, dtype=x.dtype
+        )))
     if not x.flags.writeable:
-        raise ValueError(f"{what} must be writeable: it is perturbed in place")
+        raise ValueError(_say(Text("{what} must be writeable: it is perturbed in place", what=what)))
 
 
 def numerical_gradient(f, x, df=None, h=1e-6, *, order=2):
@@ -72,17 +79,19 @@ def numerical_gradient(f, x, df=None, h=1e-6, *, order=2):
         out = np.array(f(x), dtype=np.float64, copy=True)
         if df is None:
             if out.size != 1:
-                raise ValueError(
-                    f"f returned an array of shape {out.shape}; pass its upstream gradient "
-                    "as df=..., or make f return a scalar"
-                )
+                raise ValueError(_say(Text(
+                    "f returned an array of shape {shape}; pass its upstream gradient "
+                    "as df=..., or make f return a scalar", shape=out.shape
+                )))
             return float(out.reshape(()))
         if out.shape != df.shape:
-            raise ValueError(f"df has shape {df.shape} but f(x) has shape {out.shape}; they must match")
+            raise ValueError(_say(Text("df has shape {df} but f(x) has shape {out}; they must match",
+                                       df=df.shape, out=out.shape)))
         return float(np.sum(out * df))
 
     if order not in STENCILS:
-        raise ValueError(f"order must be one of {sorted(STENCILS)}, got {order!r}")
+        raise ValueError(_say(Text("order must be one of {orders}, got {order!r}", orders=sorted(STENCILS),
+                                   order=order)))
     stencil = STENCILS[order]
     grad = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
@@ -102,7 +111,8 @@ def _elementwise_rel_error(a, b):
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"cannot compare arrays of shapes {a.shape} and {b.shape}; expected equal shapes")
+        raise ValueError(_say(Text("cannot compare arrays of shapes {a} and {b}; expected equal shapes",
+                                   a=a.shape, b=b.shape)))
     return np.abs(a - b) / np.maximum(REL_ERROR_FLOOR, np.abs(a) + np.abs(b))
 
 
@@ -139,14 +149,16 @@ def check_gradient(analytic, numeric, *, name="", tol=1e-7, show=3):
         tol: largest accepted relative error.
         show: how many of the worst entries the message lists.
     """
-    label = f" for {name}" if name else ""
     analytic = np.asarray(analytic, dtype=np.float64)
     numeric = np.asarray(numeric, dtype=np.float64)
     if analytic.shape != numeric.shape:
-        raise AssertionError(
-            f"gradient check failed{label}: analytic gradient has shape {analytic.shape}, "
-            f"expected {numeric.shape} (the shape of the numerical gradient)"
-        )
+        shapes = dict(name=name, got=analytic.shape, expected=numeric.shape)
+        raise AssertionError(_say(
+            Text("gradient check failed for {name}: analytic gradient has shape {got}, "
+                 "expected {expected} (the shape of the numerical gradient)", **shapes) if name else
+            Text("gradient check failed: analytic gradient has shape {got}, "
+                 "expected {expected} (the shape of the numerical gradient)", **shapes)
+        ))
     err = _elementwise_rel_error(analytic, numeric)
     if err.size == 0 or np.max(err) <= tol:  # NaN compares False, so it fails below
         return
@@ -156,21 +168,24 @@ def check_gradient(analytic, numeric, *, name="", tol=1e-7, show=3):
     for flat in worst:
         idx = np.unravel_index(flat, err.shape)
         idx = tuple(int(i) for i in idx)
-        lines.append(
-            f"  index {idx}: analytic {analytic[idx]:.10g}, numeric {numeric[idx]:.10g}, "
-            f"relative error {err[idx]:.3g}"
-        )
-    n_bad = int(np.sum(~(err <= tol)))
-    message = (
-        f"gradient check failed{label}: max relative error {float(np.max(ranked)):.3g} > tol {tol:g} "
-        f"({n_bad} of {err.size} entries). Worst entries:\n" + "\n".join(lines)
+        lines.append(_say(Text(
+            "  index {index}: analytic {analytic:.10g}, numeric {numeric:.10g}, "
+            "relative error {error:.3g}", index=idx, analytic=analytic[idx], numeric=numeric[idx], error=err[idx]
+        )))
+    summary = dict(name=name, error=float(np.max(ranked)), tol=tol, bad=int(np.sum(~(err <= tol))), size=err.size,
+                   entries="\n".join(lines))
+    message = _say(
+        Text("gradient check failed for {name}: max relative error {error:.3g} > tol {tol:g} "
+             "({bad} of {size} entries). Worst entries:\n{entries}", **summary) if name else
+        Text("gradient check failed: max relative error {error:.3g} > tol {tol:g} "
+             "({bad} of {size} entries). Worst entries:\n{entries}", **summary)
     )
     top = np.unravel_index(worst[0], err.shape)
     if max(abs(analytic[top]), abs(numeric[top])) < TINY_GRADIENT:
-        message += (
-            f"\nHint: the worst entry is tiny (below {TINY_GRADIENT:g}), where the numerical estimate "
-            "is the less accurate of the two; try numerical_gradient(..., order=4, h=1e-4) before looking for a bug."
-        )
+        message += "\n" + _say(Text(
+            "Hint: the worst entry is tiny (below {tiny:g}), where the numerical estimate is the less accurate of "
+            "the two; try numerical_gradient(..., order=4, h=1e-4) before looking for a bug.", tiny=TINY_GRADIENT
+        ))
     raise AssertionError(message)
 
 
@@ -194,7 +209,8 @@ def check_param_grads(loss_fn, params, grads, *, tol=1e-7, h=1e-6, order=2):
     missing = sorted(set(params) - set(grads))
     extra = sorted(set(grads) - set(params))
     if missing or extra:
-        raise AssertionError(f"grads keys do not match params keys: missing {missing}, unexpected {extra}")
+        raise AssertionError(_say(Text("grads keys do not match params keys: missing {missing}, unexpected {extra}",
+                                       missing=missing, extra=extra)))
     errors, failures = {}, []
     for key, value in params.items():
         numeric = numerical_gradient(lambda _: loss_fn(), value, h=h, order=order)

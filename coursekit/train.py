@@ -19,6 +19,8 @@ import random
 
 import numpy as np
 
+from coursekit.i18n import N_, Text, kernel_language, render
+
 CELLS = ("gru", "lstm", "rnn")
 LOSSES = ("mse", "cross_entropy", "bce_logits")
 
@@ -54,8 +56,9 @@ def _loss_function(loss):
 
 def _unpack_batch(batch, step):
     if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
-        raise TypeError(f"make_batch(rng) must return (inputs, targets); at step {step} it returned "
-                        f"{type(batch).__name__}. Did you forget to return the targets?")
+        raise TypeError(Text("make_batch(rng) must return (inputs, targets); at step {step} it returned "
+                             "{type}. Did you forget to return the targets?", step=step,
+                             type=type(batch).__name__).render(kernel_language()))
     return batch
 
 
@@ -77,20 +80,23 @@ def train(model, make_batch, *, loss, steps, lr=1e-2, seed=0, progress=True, cli
     import torch
     from tqdm.auto import tqdm
 
+    language = kernel_language()
     steps = int(steps)
     if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
+        raise ValueError(Text("steps must be >= 1, got {steps}", steps=steps).render(language))
     if clip is not None and not clip > 0:
-        raise ValueError(f"clip is a maximum gradient norm and must be > 0 (or None), got {clip}")
+        raise ValueError(Text("clip is a maximum gradient norm and must be > 0 (or None), got {clip}",
+                              clip=clip).render(language))
     loss_fn = _loss_function(loss)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
-        raise ValueError("the model has no trainable parameters; did you build its layers in __init__?")
+        raise ValueError(render(N_("the model has no trainable parameters; did you build its layers in __init__?"),
+                                language))
     set_seed(seed)
     optimizer = torch.optim.Adam(params, lr=lr)
     model.train()
     history = []
-    bar = tqdm(range(steps), desc="training", disable=not progress, leave=True)
+    bar = tqdm(range(steps), desc=render(N_("training"), language), disable=not progress, leave=True)
     for step in bar:
         inputs, targets = _unpack_batch(make_batch(np.random.default_rng([seed, step])), step)
         optimizer.zero_grad()
@@ -102,8 +108,8 @@ def train(model, make_batch, *, loss, steps, lr=1e-2, seed=0, progress=True, cli
         history.append(value.item())
         if not math.isfinite(history[-1]):
             bar.close()
-            raise FloatingPointError(f"the loss became {history[-1]} at step {step}; try a smaller lr "
-                                     f"(now {lr}) or clip=1.0")
+            raise FloatingPointError(Text("the loss became {loss} at step {step}; try a smaller lr (now {lr}) or "
+                                          "clip=1.0", loss=history[-1], step=step, lr=lr).render(language))
         if step % 10 == 0 or step == steps - 1:
             bar.set_postfix(loss=f"{history[-1]:.4f}", refresh=False)
     bar.close()

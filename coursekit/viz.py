@@ -9,65 +9,53 @@ Every function returns the matplotlib Figure and accepts ``ax=`` to draw into ex
 - :func:`plot_grad_norms`               notebook 06: gradient norm against distance T - t, RNN vs LSTM vs GRU
 - :func:`plot_training_curves`          notebooks 04-07: loss against training step, with an optional baseline
 
-Chinese terms in labels need a CJK font (e.g. Noto Sans CJK, Debian package fonts-noto-cjk); when one is installed
-it is used as a fallback for those labels. Without one, the Chinese part of a label, e.g. " (更新门)", is left out,
-rather than drawn as empty boxes with a warning per missing glyph.
+Labels are drawn in the notebook's language when a font can draw it (:mod:`coursekit.fonts`): a Chinese notebook
+with a CJK font (Debian/Ubuntu: fonts-noto-cjk; conda-forge: font-ttf-noto-cjk) gets Chinese labels, one without
+gets English labels and, once, a warning saying how to install a font. English labels carry Chinese terms, e.g.
+"update gate z (更新门)", drawn with the CJK font as a fallback when one is installed and left out otherwise, rather
+than drawn as empty boxes with a warning per missing glyph. Math and variable names (h_t, z, T − t) stay as they are.
 """
-
-import functools
-import re
 
 import numpy as np
 
+from coursekit import fonts
+from coursekit.i18n import N_, Text, kernel_language
+
 GATE_LABELS = {
-    "r": "reset gate r (重置门)",
-    "z": "update gate z (更新门)",
-    "i": "input gate i (输入门)",
-    "f": "forget gate f (遗忘门)",
-    "o": "output gate o (输出门)",
+    "r": N_("reset gate r (重置门)"),
+    "z": N_("update gate z (更新门)"),
+    "i": N_("input gate i (输入门)"),
+    "f": N_("forget gate f (遗忘门)"),
+    "o": N_("output gate o (输出门)"),
 }
-_CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei",
-              "Microsoft YaHei", "PingFang SC", "Heiti SC", "Arial Unicode MS")
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------------------------------
 
-@functools.cache
-def _cjk_text_kw():
-    """Text keyword arguments that add an installed CJK font as a per-glyph fallback ({} when there is none)."""
-    import matplotlib
-    from matplotlib import font_manager
-
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    cjk = [name for name in _CJK_FONTS if name in installed]
-    return {"fontfamily": [*matplotlib.rcParams["font.family"], *cjk]} if cjk else {}
-
-
-_CHINESE_IN_PARENTHESES = re.compile(r"\s*\([^()]*[\u4e00-\u9fff][^()]*\)")
-
-
-def _text(text):
-    """The label as given when a CJK font is installed, else without its parenthesised Chinese terms."""
-    return text if _cjk_text_kw() else _CHINESE_IN_PARENTHESES.sub("", text)
-
-
-def _label(ax, *, title=None, xlabel=None, ylabel=None):
-    kw = _cjk_text_kw()
+def _label(ax, language, *, title=None, xlabel=None, ylabel=None):
+    """Set the title and axis labels (N_-marked templates, Texts, or a caller's plain strings) in ``language``."""
+    kw = fonts.text_kw(language)
     if title is not None:
-        ax.set_title(_text(title), **kw)
+        ax.set_title(fonts.label(title, language), **kw)
     if xlabel is not None:
-        ax.set_xlabel(_text(xlabel), **kw)
+        ax.set_xlabel(fonts.label(xlabel, language), **kw)
     if ylabel is not None:
-        ax.set_ylabel(_text(ylabel), **kw)
+        ax.set_ylabel(fonts.label(ylabel, language), **kw)
 
 
-def _legend(ax):
-    kw = _cjk_text_kw()
-    legend = ax.legend(prop={"family": kw["fontfamily"]} if kw else None)
-    for text in legend.get_texts():
-        text.set_text(_text(text.get_text()))
+def _legend(ax, language, **kwargs):
+    """A legend whose entries (the lines' labels, already in ``language``) are drawn with its fonts."""
+    family = fonts.text_kw(language).get("fontfamily")
+    if family:  # with prop, matplotlib ignores fontsize=: it goes into prop
+        kwargs["prop"] = {"family": family, **({"size": kwargs.pop("fontsize")} if "fontsize" in kwargs else {})}
+    return ax.legend(**kwargs)
+
+
+def _error(message):
+    """A ValueError saying ``message`` (a Text) in the notebook's language."""
+    return ValueError(message.render(kernel_language()))
 
 
 def _figure_and_ax(ax, figsize=(6, 4)):
@@ -80,32 +68,35 @@ def _figure_and_ax(ax, figsize=(6, 4)):
 
 def _check_dict(name, mapping, what):
     if not isinstance(mapping, dict) or not mapping:
-        raise ValueError(f"{name} must be a non-empty dict {{name: {what}}}, got {mapping!r:.80}")
+        raise _error(Text("{name} must be a non-empty dict {{name: {what}}}, got {mapping!r:.80}", name=name,
+                          what=what, mapping=mapping))
 
 
 def _as_curve(name, key, values):
     """A 1D finite float array, or ValueError naming which entry is wrong."""
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 1 or values.size == 0:
-        raise ValueError(f"{name}[{key!r}] must be a non-empty 1D sequence, got shape {values.shape}")
+        raise _error(Text("{name}[{key!r}] must be a non-empty 1D sequence, got shape {shape}", name=name, key=key,
+                          shape=values.shape))
     if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name}[{key!r}] contains nan or inf (did training diverge?)")
+        raise _error(Text("{name}[{key!r}] contains nan or inf (did training diverge?)", name=name, key=key))
     return values
 
 
 def _check_gates(gates):
     """{name: (T, H) array in [0, 1]} as float arrays, or ValueError naming the gate and one likely mistake."""
-    _check_dict("gates", gates, "(T, H) array")
+    _check_dict("gates", gates, Text("(T, H) array"))
     arrays = {}
     for name, g in gates.items():
         g = np.asarray(g, dtype=np.float64)
         if g.ndim != 2:
-            raise ValueError(f"gates[{name!r}] must be (T, H), got shape {g.shape}")
+            raise _error(Text("gates[{name!r}] must be (T, H), got shape {shape}", name=name, shape=g.shape))
         if not np.all(np.isfinite(g)):
-            raise ValueError(f"gates[{name!r}] contains nan or inf")
+            raise _error(Text("gates[{name!r}] contains nan or inf", name=name))
         if g.min() < 0.0 or g.max() > 1.0:
-            raise ValueError(f"gates[{name!r}] must lie in [0, 1] (sigmoid outputs); got values in "
-                             f"[{g.min():.3g}, {g.max():.3g}]. Did you pass the candidate n (tanh)?")
+            raise _error(Text("gates[{name!r}] must lie in [0, 1] (sigmoid outputs); got values in "
+                              "[{low:.3g}, {high:.3g}]. Did you pass the candidate n (tanh)?", name=name,
+                              low=g.min(), high=g.max()))
         arrays[name] = g
     return arrays
 
@@ -113,6 +104,10 @@ def _check_gates(gates):
 def _half_life(z):
     """Steps k after which a fraction z**k = 1/2 of a memory is left: k = ln 0.5 / ln z."""
     return np.log(0.5) / np.log(z)
+
+
+def _positive_int(value):
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= 1
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -123,80 +118,90 @@ def plot_gate_heatmaps(gates, *, ax=None, title=None):
     """Heatmaps of gate activations over time, one panel per gate, sharing a 0..1 colour scale.
 
     gates: {name: (T, H) array of sigmoid outputs in [0, 1]}, e.g. {"r": r, "z": z}; the names r, z (GRU) and
-    i, f, o (LSTM) get bilingual titles such as "update gate z (更新门)", other names are used as given.
+    i, f, o (LSTM) get titles such as "update gate z (更新门)" (Chinese figures: "更新门 z"), other names are used as
+    given.
     ax: optional sequence of Axes, one per gate. A shared colour bar is added, so the figure gets one more Axes.
     """
     import matplotlib.pyplot as plt
 
     arrays = _check_gates(gates)
+    if ax is not None:
+        axes = list(np.atleast_1d(ax))
+        if len(axes) != len(arrays):
+            raise _error(Text("ax must hold one Axes per gate: {gates} gates, {axes} Axes", gates=len(arrays),
+                              axes=len(axes)))
+    language = fonts.figure_language()
     if ax is None:
         fig, axes = plt.subplots(len(arrays), 1, figsize=(7, 2.2 * len(arrays) + 0.6), sharex=True, squeeze=False)
         axes = list(axes[:, 0])
     else:
-        axes = list(np.atleast_1d(ax))
-        if len(axes) != len(arrays):
-            raise ValueError(f"ax must hold one Axes per gate: {len(arrays)} gates, {len(axes)} Axes")
         fig = axes[0].figure
     for a, (name, g) in zip(axes, arrays.items()):
         image = a.imshow(g.T, aspect="auto", origin="lower", vmin=0.0, vmax=1.0, cmap="viridis",
                          interpolation="nearest")
-        _label(a, title=GATE_LABELS.get(name, name), ylabel="hidden unit (隐藏单元)")
-    _label(axes[-1], xlabel="time step t (时间步)")
+        _label(a, language, title=GATE_LABELS.get(name, str(name)), ylabel=N_("hidden unit (隐藏单元)"))
+    _label(axes[-1], language, xlabel=N_("time step t (时间步)"))
     colorbar = fig.colorbar(image, ax=axes)
-    colorbar.set_label(_text("activation (激活值)"), **_cjk_text_kw())
+    colorbar.set_label(fonts.label(N_("activation (激活值)"), language), **fonts.text_kw(language))
     if title is not None:
-        fig.suptitle(_text(title), **_cjk_text_kw())
+        fig.suptitle(fonts.label(title, language), **fonts.text_kw(language))
     return fig
 
 
-def plot_grad_norms(norms_by_model, *, ax=None, title="vanishing gradients (梯度消失)"):
+def plot_grad_norms(norms_by_model, *, ax=None, title=N_("vanishing gradients (梯度消失)")):
     """Gradient norm against how far back it travelled, one line per model, on a log y-axis.
 
     norms_by_model: {model name: 1D array of length T} where entry t - 1 is ||dL/dh_t|| for t = 1..T and the loss
     is computed at step T. The x-axis is the distance T - t (0 at the last step), so a plain RNN's line falls
     steeply while LSTM and GRU lines stay flatter. Zeros (underflow) are left out by the log axis.
     """
-    _check_dict("norms_by_model", norms_by_model, "1D array of gradient norms")
+    _check_dict("norms_by_model", norms_by_model, Text("1D array of gradient norms"))
     curves = {name: _as_curve("norms_by_model", name, norms) for name, norms in norms_by_model.items()}
     for name, norms in curves.items():
         if norms.min() < 0:
-            raise ValueError(f"norms_by_model[{name!r}] has negative entries; norms are >= 0 (pass the norms, "
-                             f"not the gradients)")
+            raise _error(Text("norms_by_model[{name!r}] has negative entries; norms are >= 0 (pass the norms, "
+                              "not the gradients)", name=name))
+    language = fonts.figure_language()
     fig, ax = _figure_and_ax(ax)
-    for name, norms in curves.items():
-        ax.plot(np.arange(norms.size), norms[::-1], label=name)  # reversed: index i is distance i
+    for name, norms in curves.items():  # reversed: index i is distance i
+        ax.plot(np.arange(norms.size), norms[::-1], label=fonts.label(str(name), language))
     ax.set_yscale("log")
-    _label(ax, title=title, xlabel="distance T − t in time steps (时间步距离)",
-           ylabel="gradient norm ‖∂L/∂h_t‖ (梯度范数)")
-    _legend(ax)
+    _label(ax, language, title=title, xlabel=N_("distance T − t in time steps (时间步距离)"),
+           ylabel=N_("gradient norm ‖∂L/∂h_t‖ (梯度范数)"))
+    _legend(ax, language)
     return fig
 
 
-def plot_training_curves(curves, *, ax=None, baseline=None, baseline_label="baseline (基线)", smooth=1,
+def plot_training_curves(curves, *, ax=None, baseline=None, baseline_label=N_("baseline (基线)"), smooth=1,
                          logy=False, title=None):
     """Training loss against step, one line per run, with an optional horizontal baseline.
 
     curves: {name: per-step losses}, e.g. the lists returned by ``coursekit.train.train_regression``.
     baseline: e.g. ``coursekit.tasks.ADDING_BASELINE_MSE``; a model stuck on it has learned nothing about the task.
     smooth: moving-average window in steps (1 = raw); the point at step k averages steps k - smooth + 1 .. k.
+    Curve names, baseline_label and title may be Texts (or N_-marked templates): they are drawn in the figure's
+    language.
     """
-    _check_dict("curves", curves, "list of losses")
-    if isinstance(smooth, bool) or not isinstance(smooth, (int, np.integer)) or smooth < 1:
-        raise ValueError(f"smooth is a window length in steps and must be an integer >= 1, got {smooth!r}")
+    _check_dict("curves", curves, Text("list of losses"))
+    if not _positive_int(smooth):
+        raise _error(Text("smooth is a window length in steps and must be an integer >= 1, got {smooth!r}",
+                          smooth=smooth))
     curves = {name: _as_curve("curves", name, losses) for name, losses in curves.items()}
     for name, losses in curves.items():
         if losses.size < smooth:
-            raise ValueError(f"curves[{name!r}] has {losses.size} steps, fewer than smooth={smooth}")
+            raise _error(Text("curves[{name!r}] has {steps} steps, fewer than smooth={smooth}", name=name,
+                              steps=losses.size, smooth=smooth))
+    language = fonts.figure_language()
     fig, ax = _figure_and_ax(ax)
     for name, losses in curves.items():
         averaged = np.convolve(losses, np.ones(smooth) / smooth, mode="valid")
-        ax.plot(np.arange(smooth - 1, losses.size), averaged, label=name)
+        ax.plot(np.arange(smooth - 1, losses.size), averaged, label=fonts.label(str(name), language))
     if baseline is not None:
-        ax.axhline(float(baseline), color="gray", linestyle="--", label=baseline_label)
+        ax.axhline(float(baseline), color="gray", linestyle="--", label=fonts.label(baseline_label, language))
     if logy:
         ax.set_yscale("log")
-    _label(ax, title=title, xlabel="training step (训练步)", ylabel="loss (损失)")
-    _legend(ax)
+    _label(ax, language, title=title, xlabel=N_("training step (训练步)"), ylabel=N_("loss (损失)"))
+    _legend(ax, language)
     return fig
 
 
@@ -208,16 +213,18 @@ def plot_repeated_multiplication(factors=(0.9, 1.0, 1.1), steps=50, *, ax=None):
     """
     factors = np.atleast_1d(np.asarray(factors, dtype=np.float64))
     if factors.size == 0 or not np.all(factors > 0):
-        raise ValueError(f"factors must be a non-empty list of numbers > 0, got {factors.tolist()}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+        raise _error(Text("factors must be a non-empty list of numbers > 0, got {factors}",
+                          factors=factors.tolist()))
+    if not _positive_int(steps):
+        raise _error(Text("steps must be an integer >= 1, got {steps!r}", steps=steps))
+    language = fonts.figure_language()
     fig, ax = _figure_and_ax(ax)
     k = np.arange(steps + 1)
     for w in factors:
         ax.plot(k, w**k, label=f"w = {w:g}")
     ax.set_yscale("log")
-    _label(ax, title="why plain RNNs forget: w^k (连乘)", xlabel="steps k (时间步)", ylabel="w^k")
-    _legend(ax)
+    _label(ax, language, title=N_("why plain RNNs forget: w^k (连乘)"), xlabel=N_("steps k (时间步)"), ylabel="w^k")
+    _legend(ax, language)
     return fig
 
 
@@ -230,17 +237,18 @@ def plot_memory_half_life(z_marks=(0.5, 0.9, 0.99), *, ax=None):
     """
     z_marks = np.atleast_1d(np.asarray(z_marks, dtype=np.float64))
     if not np.all((z_marks > 0) & (z_marks < 1)):
-        raise ValueError(f"z_marks must lie strictly between 0 and 1, got {z_marks.tolist()}")
+        raise _error(Text("z_marks must lie strictly between 0 and 1, got {z_marks}", z_marks=z_marks.tolist()))
+    language = fonts.figure_language()
     fig, ax = _figure_and_ax(ax)
     z = np.linspace(0.01, 0.999, 500)
     ax.plot(z, _half_life(z), label="k = ln 0.5 / ln z")
     if z_marks.size:
-        ax.plot(z_marks, _half_life(z_marks), "o", label="marked z")
+        ax.plot(z_marks, _half_life(z_marks), "o", label=fonts.label(N_("marked z"), language))
         for zm, k in zip(z_marks, _half_life(z_marks)):
             ax.annotate(f"z = {zm:g}: k = {k:.3g}", (zm, k), textcoords="offset points", xytext=(-10, 8),
                         ha="right")
     ax.set_yscale("log")
-    _label(ax, title="memory half-life of the update gate (记忆半衰期)", xlabel="update gate z (更新门)",
-           ylabel="half-life k in steps (半衰期)")
-    _legend(ax)
+    _label(ax, language, title=N_("memory half-life of the update gate (记忆半衰期)"),
+           xlabel=N_("update gate z (更新门)"), ylabel=N_("half-life k in steps (半衰期)"))
+    _legend(ax, language)
     return fig

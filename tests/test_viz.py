@@ -30,13 +30,14 @@ def close_figures():
 
 @pytest.fixture(autouse=True)
 def a_cjk_font(monkeypatch):
-    """Stand in an installed font for the CJK font, so that labels keep their Chinese terms on any machine."""
-    from coursekit import viz
+    """Stand in an installed font for the CJK font, so that labels keep their Chinese terms on any machine; the
+    figures are English (the notebook's language is forgotten before and after)."""
+    from coursekit import fonts, i18n
 
-    monkeypatch.setattr(viz, "_CJK_FONTS", ("DejaVu Serif",))
-    viz._cjk_text_kw.cache_clear()
+    monkeypatch.setattr(fonts, "cjk_font", lambda: "DejaVu Serif")
+    i18n.set_language(None)
     yield
-    viz._cjk_text_kw.cache_clear()
+    i18n.set_language(None)
 
 
 def draws(fig):
@@ -241,10 +242,9 @@ def test_an_installed_cjk_font_is_added_as_a_fallback():
 
 
 def test_without_a_cjk_font_the_chinese_terms_are_left_out(monkeypatch):
-    from coursekit import viz
+    from coursekit import fonts
 
-    monkeypatch.setattr(viz, "_CJK_FONTS", ("No Such Font",))
-    viz._cjk_text_kw.cache_clear()
+    monkeypatch.setattr(fonts, "cjk_font", lambda: None)
     fig = plot_memory_half_life([0.9])
     ax = fig.axes[0]
     assert ax.get_xlabel() == "update gate z" and "半衰期" not in ax.get_title()
