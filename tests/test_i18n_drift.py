@@ -139,7 +139,15 @@ def test_an_english_edit_makes_its_entry_fuzzy_and_leaves_it_english_until_trans
 # Terms of docs/glossary.md (d2l-zh) and the variants a translation must not use instead; the seed's own words
 # (隐藏状态, 候选隐藏状态) survive only inside its quotations.
 NOT_THE_GLOSSARY = {"隐藏状态": "隐状态", "隐含状态": "隐状态", "候选隐藏状态": "候选隐状态", "长短时记忆": "长短期记忆网络",
-                    "门控循环网络单元": "门控循环单元", "梯度截断": "梯度裁剪"}
+                    "门控循环网络单元": "门控循环单元", "梯度截断": "梯度裁剪", "梯度检查": "梯度检验", "记忆细胞": "记忆元"}
+
+
+def _not_the_glossary(text):
+    """The variants of glossary terms in ``text`` (seed quotations already removed), as "wrong (glossary: right)"."""
+    found = [f"{wrong} (glossary: {right})" for wrong, right in NOT_THE_GLOSSARY.items() if wrong in text]
+    if "时间反向传播" in text.replace("通过时间反向传播", ""):
+        found.append("时间反向传播 (glossary: 通过时间反向传播)")
+    return found
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -153,10 +161,22 @@ def test_translations_use_the_glossary_terms(assignment):
         text = message.string
         for quote in seed_quotes(message.id):
             text = text.replace(quote, "")
-        found += [f"{message.id[:60]!r}: {wrong} (glossary: {right})" for wrong, right in NOT_THE_GLOSSARY.items()
-                  if wrong in text]
-        if "时间反向传播" in text.replace("通过时间反向传播", ""):
-            found.append(f"{message.id[:60]!r}: 时间反向传播 (glossary: 通过时间反向传播)")
+        found += [f"{message.id[:60]!r}: {problem}" for problem in _not_the_glossary(text)]
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_english_notebooks_gloss_with_the_glossary_terms(assignment):
+    """A Chinese gloss in the English notebook, "hidden state (隐状态)", math included ("\\text{candidate 候选隐状态}"),
+    is the glossary's word; only a quotation of the seed keeps the seed's (隐藏状态, 候选隐藏状态)."""
+    from i18n.placeholders import seed_quotes
+    notebook = nbformat.read(catalogs.english_notebook(ROOT, assignment), as_version=4)
+    found = []
+    for cell in notebook.cells:
+        text = cell.source
+        for quote in seed_quotes(cell.source):
+            text = text.replace(quote, "")
+        found += [f"{cell.get('id')}: {problem}" for problem in _not_the_glossary(text)]
     assert not found, "\n".join(found)
 
 
