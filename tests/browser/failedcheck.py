@@ -15,6 +15,7 @@ from labpage import cell_locator, open_notebook, run_all_from_menu, snapshot, wa
 from labserver import REPO
 
 STUDENT = "course/02-gru-numpy/gru_numpy.ipynb"
+STUDENT_ZH = "course-zh/02-gru-numpy/gru_numpy.ipynb"  # the Chinese edition: same cells, Chinese messages
 SOLUTION = "solutions/02-gru-numpy/gru_numpy.ipynb"
 EXERCISE_ID = "cell-solution"  # gru_cell_forward
 CHECK_ID = "cell-test"  # check_cell_forward(gru_cell_forward)
@@ -65,9 +66,10 @@ class FailedCheck:
         return self.area_top - 1 <= self.top and self.bottom <= self.area_bottom + 1 and not self.overflowing_x
 
 
-def swapped_update_notebook(repo=REPO):
-    """The student notebook 02 with gru_cell_forward answered by the instructor's solution, z and 1 - z swapped."""
-    student = nbformat.read(Path(repo) / STUDENT, as_version=4)
+def swapped_update_notebook(repo=REPO, student_path=STUDENT):
+    """The student notebook 02 (``student_path``: either edition) with gru_cell_forward answered by the
+    instructor's solution, z and 1 - z swapped."""
+    student = nbformat.read(Path(repo) / student_path, as_version=4)
     solution = nbformat.read(Path(repo) / SOLUTION, as_version=4)
     answer = next(c for c in solution.cells if c.get("id") == EXERCISE_ID).source
     if RIGHT_MIX not in answer:
@@ -79,11 +81,12 @@ def swapped_update_notebook(repo=REPO):
     return student
 
 
-def write_swapped_update_notebook(root, relative=STUDENT, repo=REPO):
-    """Write :func:`swapped_update_notebook` to ``root / relative`` (a course copy); returns ``relative``."""
+def write_swapped_update_notebook(root, relative=STUDENT, repo=REPO, student_path=STUDENT):
+    """Write :func:`swapped_update_notebook` of ``student_path`` to ``root / relative`` (a course copy); returns
+    ``relative``."""
     path = Path(root) / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(swapped_update_notebook(repo), path)
+    nbformat.write(swapped_update_notebook(repo, student_path), path)
     return relative
 
 

@@ -4,7 +4,7 @@ of coursekit, and is shorter than the part of the screen that shows the notebook
 
 import pytest
 
-from failedcheck import STUDENT, VIEWPORT, show_failed_check, write_swapped_update_notebook
+from failedcheck import STUDENT, STUDENT_ZH, VIEWPORT, show_failed_check, write_swapped_update_notebook
 from labpage import open_lab
 from labserver import REPO
 
@@ -13,6 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 # Next to the student notebook (its relative paths resolve the same), under another name: the session's course
 # copy keeps its own gru_numpy.ipynb for the other browser tests.
 SWAPPED = STUDENT.replace(".ipynb", "_swapped_z.ipynb")
+SWAPPED_ZH = STUDENT_ZH.replace(".ipynb", "_swapped_z.ipynb")
 
 
 @pytest.fixture
@@ -48,3 +49,23 @@ def test_failed_check_fits_on_one_screen(course_root, laptop_page, screenshots):
     # One screen: shorter than the notebook's visible area, and shown there whole (nothing cut off on the right).
     assert seen.height < seen.area_height < seen.viewport_height, seen
     assert seen.fully_in_view, seen
+
+
+def test_a_chinese_notebook_fails_its_check_in_chinese(course_root, laptop_page, screenshots):
+    """The same mistake in course-zh/: the kernel finds its notebook's language (jupyter_server's
+    JPY_SESSION_NAME) and the check speaks Chinese, whatever the server's locale."""
+    if not (REPO / STUDENT_ZH).is_file():
+        pytest.skip(f"{STUDENT_ZH} does not exist yet")
+    path = write_swapped_update_notebook(course_root, SWAPPED_ZH, student_path=STUDENT_ZH)
+
+    problems, seen = show_failed_check(laptop_page, path)
+    screenshots(laptop_page, "failed-check-zh")
+
+    assert not problems, problems
+    assert seen.error_name == "CheckFailed", (seen.error_name, seen.text)
+    lines = [line for line in seen.text.splitlines() if line.strip()]
+    assert lines[0].startswith("gru_cell_forward 还不对") and "本题 4 分" in lines[0], seen.text
+    assert any(line.startswith("哪里不对 [") for line in lines), seen.text
+    assert any(line.startswith("可能的原因：z 和 1 - z 弄反了") for line in lines), seen.text
+    assert "coursekit/" not in seen.text and "Traceback" not in seen.text, seen.text
+    assert len(lines) <= 6 and seen.fully_in_view, seen
