@@ -11,6 +11,8 @@ import coursekit.items
 from autograder.assignment import cell_kind, grade_id, load_assignment
 from autograder.grader import Grader
 from autograder.submission import read_notebook
+from coursekit.feedback import points_phrase
+from coursekit.i18n import SOURCE, Text, render
 
 
 @dataclasses.dataclass
@@ -20,6 +22,7 @@ class SelfCheck:
     cell_errors: list
     unknown: list  # test cells whose grade id names no item
     flags: list
+    language: str = SOURCE  # the notebook's: the report is in it
 
     @property
     def passed(self):
@@ -56,21 +59,26 @@ def self_check(path, config, root=None):
         grader.close()
     if result.status == "error":
         raise ValueError(result.message)
-    return SelfCheck(name, result.tests, result.cell_errors, unknown, result.flags)
+    return SelfCheck(name, result.tests, result.cell_errors, unknown, result.flags, result.language)
 
 
 def report(check):
-    """The text printed by ``python -m autograder check``."""
-    lines = [f"Self-check of {check.assignment} (public cases):"]
+    """The text printed by ``python -m autograder check``, in the notebook's language."""
+    def say(message):
+        return render(message, check.language)
+
+    lines = [say(Text("Self-check of {assignment} (public cases):", assignment=check.assignment))]
     for t in check.tests:
         mark = "PASS" if t.passed else "FAIL"
-        lines.append(f"{mark}  {t.grade_id} ({t.target}, {t.max_score:g} points)")
+        lines.append(f"{mark}  {t.grade_id} ({t.target}, {say(points_phrase(t.max_score))})")
         lines += [f"      {line}" for line in t.message.splitlines()]
     for gid in check.unknown:
-        lines.append(f"????  {gid}: no graded item has this name (a renamed test cell?)")
+        lines.append("????  " + say(Text("{grade_id}: no graded item has this name (a renamed test cell?)",
+                                         grade_id=gid)))
     if check.cell_errors:
-        lines.append("Cells that stopped with an error:")
+        lines.append(say(Text("Cells that stopped with an error:")))
         lines += [f"  {cell}: {problem}" for cell, problem in check.cell_errors]
-    passed = sum(t.passed for t in check.tests)
-    lines.append(f"{passed}/{len(check.tests)} items pass" + (" - well done!" if check.passed else "."))
+    passed, total = sum(t.passed for t in check.tests), len(check.tests)
+    lines.append(say(Text("{passed}/{total} items pass - well done!", passed=passed, total=total) if check.passed
+                     else Text("{passed}/{total} items pass.", passed=passed, total=total)))
     return "\n".join(lines)

@@ -6,8 +6,9 @@
 - ``status``: translated, fuzzy and untranslated entries per notebook, and the notebooks without a catalog;
   ``--list`` prints the English of what is left.
 - ``build``: write solutions-zh/ and course-zh/ (``python -m autograder release`` does this too).
-- ``messages``: extract the messages marked ``_("...")`` in coursekit/ and autograder/ into
-  i18n/zh_CN/coursekit.po and compile it for coursekit.i18n (i18n/messages.py).
+- ``messages``: extract the messages marked ``Text("...")`` / ``N_("...")`` in coursekit/ and autograder/ into
+  i18n/zh_CN/coursekit.po (changed English becomes fuzzy) and compile it for coursekit.i18n (i18n/messages.py);
+  ``status`` reports it as "messages".
 """
 
 import argparse
@@ -47,7 +48,26 @@ def cmd_status(args) -> int:
             for label, msgids in (("fuzzy", state.fuzzy), ("untranslated", state.untranslated)):
                 for msgid in msgids:
                     print(f"  {label}: {msgid[:150]}")
+    if not args.assignments:
+        incomplete += not _messages_status(root, args)
     return 1 if incomplete else 0
+
+
+def _messages_status(root: Path, args) -> bool:
+    """Print the state of the message catalog (check messages, feedback, figure labels); True when complete."""
+    from i18n import messages
+    state = messages.status(root, args.language)
+    translated = state.total - len(state.untranslated) - len(state.fuzzy)
+    notes = [f"{len(state.not_extracted)} marked in the source but not extracted"] if state.not_extracted else []
+    notes += [] if state.mo_current else ["the .mo is not the catalog compiled"]
+    print(f"messages: {translated}/{state.total} translated, {len(state.fuzzy)} fuzzy, {len(state.untranslated)} "
+          "untranslated" + (f" ({'; '.join(notes)}: run `python -m i18n messages`)" if notes else ""))
+    if args.list:
+        for label, msgids in (("fuzzy", state.fuzzy), ("untranslated", state.untranslated),
+                              ("not extracted", state.not_extracted)):
+            for msgid in msgids:
+                print(f"  {label}: {msgid[:150]}")
+    return state.complete
 
 
 def cmd_build(args) -> int:

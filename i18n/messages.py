@@ -4,10 +4,12 @@ A message is marked in the source with ``_("template")`` (``N_`` where a templat
 table); the template names its values, ``"{name}: {passed}/{total} cases pass."``, and is filled in after
 translation (``coursekit.i18n``). Babel's Python extractor finds the marked templates in coursekit/ and autograder/;
 ``compile`` writes ``coursekit/locale/<language>/LC_MESSAGES/coursekit.mo``, which the standard library's gettext
-reads at run time. No message is marked yet (the checks' messages are being rewritten): the catalog is empty and
-no .mo is written until one is.
+reads at run time; the .mo is committed (a learner's install compiles nothing) and tests/test_i18n_messages.py
+checks that it is the catalog compiled. Templates are marked with ``coursekit.i18n.Text("...", value=...)`` or
+``N_("...")``: see coursekit/i18n.py.
 """
 
+import dataclasses
 import io
 from pathlib import Path
 from typing import Optional
@@ -19,7 +21,7 @@ from babel.messages.mofile import write_mo
 from i18n import catalogs
 
 DOMAIN = "coursekit"
-KEYWORDS = {"_": None, "N_": None, "Text": None}
+KEYWORDS = {"_": None, "N_": None, "Text": None}  # the first argument of each is the template
 SOURCES = ("coursekit", "autograder")
 
 
@@ -72,3 +74,31 @@ def compile(root: Path, language: str = "zh_CN") -> Optional[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(mo_bytes(catalog))
     return path
+
+
+@dataclasses.dataclass(frozen=True)
+class MessageStatus:
+    """How complete the message catalog is: entries, their untranslated/fuzzy ones, and whether the marked
+    templates of the source and the compiled .mo agree with it."""
+
+    total: int
+    untranslated: tuple
+    fuzzy: tuple
+    not_extracted: tuple  # marked in the source, not in the catalog (run `python -m i18n messages`)
+    mo_current: bool
+
+    @property
+    def complete(self):
+        return not (self.untranslated or self.fuzzy or self.not_extracted) and self.mo_current
+
+
+def status(root: Path, language: str = "zh_CN") -> MessageStatus:
+    catalog = catalogs.read(catalog_path(root, language))
+    entries = [m for m in catalog if m.id]
+    known = {m.id for m in entries}
+    marked = {m.id for m in extract(root, language) if m.id}
+    mo = mo_path(root, language)
+    return MessageStatus(total=len(entries), untranslated=tuple(m.id for m in entries if not m.string),
+                         fuzzy=tuple(m.id for m in entries if m.string and m.fuzzy),
+                         not_extracted=tuple(sorted(marked - known)),
+                         mo_current=mo.is_file() and mo.read_bytes() == mo_bytes(catalog))
