@@ -11,12 +11,13 @@ a translator sees what changed; entries no longer in the notebook become obsolet
 
 import dataclasses
 import io
+import re
 from pathlib import Path
 from typing import Optional
 
 import nbformat
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import read_po, unescape, write_po
 
 from i18n.segments import cell_units
 
@@ -99,7 +100,25 @@ def template(entries: list[Entry], notebook_name: str, language: str) -> Catalog
 
 def read(path: Path) -> Catalog:
     with open(path, "rb") as handle:
-        return read_po(handle)
+        catalog = read_po(handle)
+    for message in catalog:
+        _restore_previous(message)
+    return catalog
+
+
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def _restore_previous(message) -> None:
+    """Babel 2.19 wraps a long previous msgid ("#| msgid ...", the English a fuzzy entry was translated from)
+    inside its quoted strings, and its reader then takes those lines for translator comments: the old English
+    would be lost and the comments pile up at every update. Put them back together as ``previous_id``."""
+    lines = [c[1:].strip() for c in message.user_comments if c.startswith("|")]
+    if not lines or not lines[0].startswith("msgid"):
+        return
+    joined = " ".join(lines)[len("msgid"):]  # the wrap broke the text at a space
+    message.previous_id = ["".join(unescape(f'"{part}"') for part in _QUOTED.findall(joined))]
+    message.user_comments = [c for c in message.user_comments if not c.startswith("|")]
 
 
 def dumps(catalog: Catalog) -> bytes:

@@ -225,3 +225,19 @@ def test_every_markdown_string_of_the_course_cuts_without_losing_text():
             left = [line for line in strip_literals(string).splitlines() if re.search(r"[A-Za-z]{2,}", line)]
             assert not left, f"{path.parent.name}/{cell.id}: English left outside every unit: {left[:3]}"
     assert found >= 5  # the model answers of 01-05
+
+
+def test_a_long_previous_msgid_survives_a_round_trip(tmp_path):
+    """Babel wraps a fuzzy entry's long "#| msgid" inside its strings and then reads it back as comments;
+    catalogs.read puts the old English back, so an update after an update keeps it and adds no junk comment."""
+    from babel.messages.catalog import Catalog
+    from i18n import catalogs
+
+    catalog = Catalog(locale="zh_CN")
+    message = catalog.add("the new English sentence of a paragraph " * 4, "中文", flags=["fuzzy"])
+    message.previous_id = ['the old "quoted" English sentence of a paragraph ' * 4]
+    path = tmp_path / "x.po"
+    path.write_bytes(catalogs.dumps(catalog))
+    again = next(m for m in catalogs.read(path) if m.id)
+    assert again.previous_id == message.previous_id and not again.user_comments
+    assert catalogs.dumps(catalogs.read(path)) == path.read_bytes()

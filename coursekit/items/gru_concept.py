@@ -62,7 +62,7 @@ def _update_cases(rng, hidden):
         Case(probe_label(N_("z = 0 everywhere")), (h, n, np.zeros((2, 3))),
              blame=N_("z = 0 must take the candidate: h' = (1 - z) * n + z * h_prev = n")),
         Case(probe_label("z = 0.5"), (h, n, np.full((2, 3), 0.5)),
-             blame=N_("in between, the weights (1 - z) and z sum to one: z = 0.5 gives the mean of n and h_prev")),
+             blame=N_("in between, the weights (1 - z) and z sum to 1: z = 0.5 gives the mean of n and h_prev")),
         Case(probe_label(N_("a different z for every unit")),
              (h, n, np.array([[0.1, 0.5, 0.9], [0.3, 0.7, 0.2]])),
              blame=N_("each unit has its own z: mix element by element, (1 - z) * n + z * h_prev")),
@@ -82,7 +82,7 @@ GRU_UPDATE = Item(
                lambda h, n, z: z * n + (1.0 - z) * h),
               (N_("the candidate n was returned without mixing in h_prev"), lambda h, n, z: n),
               (N_("h_prev was returned unchanged: the update never happens"), lambda h, n, z: h),
-              (N_("the weights do not sum to one: use (1 - z) and z"), lambda h, n, z: z * n + z * h)),
+              (N_("the weights do not sum to 1: use (1 - z) and z"), lambda h, n, z: z * n + z * h)),
     forbidden=NOT_ALLOWED,
 )
 

@@ -114,7 +114,7 @@ def _grad_norm_cases(rng, hidden):
         ]
     specs += [(N_("probe: T=1, LSTM"), "lstm", 1, 2, 2, 3, 0.0, 1.0, np.float64),
               (N_("probe: T=2, RNN"), "rnn", 2, 2, 2, 3, 0.0, 1.0, np.float64)]
-    blames = {"probe: T=1, LSTM": N_("with T = 1, L = h_0.sum() and dL/dh_0 is all ones: norms = [sqrt(B * H)]; "
+    blames = {"probe: T=1, LSTM": N_("with T = 1, L = h_0.sum() and dL/dh_0 is 1 everywhere: norms = [sqrt(B * H)]; "
                                      "check L (the sum of the last hidden state, not its mean nor the cell state)"),
               "probe: T=2, RNN": N_("one step back: norms[0] = ||dL/dh_0|| with dL/dh_0 flowing back through the "
                                     "step that reads xs[1]; keep the graph between steps and read h_t.grad, t = 0 "

@@ -213,7 +213,7 @@ ENTRIES = [
     Entry(A, "test_sigmoid", "two branches", sig_two_branch),
     Entry(A, "test_gru_update", "seed's convention", upd_seed, "swapped"),
     Entry(A, "test_gru_update", "h_prev added without its weight", upd_no_mix, "z = 0 must take the candidate"),
-    Entry(A, "test_gru_update", "z on both terms", upd_both_z, "sum to one"),
+    Entry(A, "test_gru_update", "z on both terms", upd_both_z, "sum to 1"),
     Entry(A, "test_gru_update", "float32 in, float64 out", upd_float64, "float64 although"),
     Entry(A, "test_gru_update", "updates h_prev in place", upd_in_place, "changed its inputs"),
     Entry(A, "test_gru_update", "fixed z = 0.5", upd_half, "z = 1 must keep"),
