@@ -18,6 +18,9 @@ Small modules, one job each; notebooks import what they need:
 - ``coursekit.timing``     median wall-clock time of a call
 - ``coursekit.data``       shipped result files the notebooks plot
 - ``coursekit.viz``        the figures the notebooks draw
+- ``coursekit.fonts``      the figures' language and CJK font (Chinese labels in a Chinese notebook with a font)
+- ``coursekit.i18n``       the language of learner-visible messages (from the notebook) and ``Text`` messages
+- ``coursekit.feedback``   what a failed check shows: a few lines, in the notebook's language
 - ``coursekit.checking``   the machinery behind graded items (cases, learner calls, verdicts)
 - ``coursekit.items``      every graded item of every notebook, defined once
 - ``coursekit.checks``     the checks learners call in notebooks, e.g. ``check_cell_forward(fn)``

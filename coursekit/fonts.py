@@ -11,7 +11,8 @@ get a font (:data:`INSTALL_HINT`).
 - :func:`text_kw`          Text properties for that language: Chinese figures get the CJK font first and the usual
   Latin fonts after it; English ones keep the usual fonts and only add the CJK font as a fallback for the Chinese
   terms that English labels carry, e.g. "update gate z (更新门)";
-- :func:`label`            a label (an N_-marked template or a :class:`~coursekit.i18n.Text`) in that language.
+- :func:`label`            a label (an N_-marked template or a :class:`~coursekit.i18n.Text`) in that language;
+- :func:`font_note`        one line for a notebook's set-up output: which CJK font the figures use, or how to get one.
 
 Fonts are passed to each Text as properties: nothing here changes matplotlib's rcParams, and importing this module
 imports neither matplotlib nor anything else heavy.
@@ -127,3 +128,14 @@ def label(message: i18n.Message, language: str) -> str:
     if i18n.normalize(language) == i18n.SOURCE and cjk_font() is None:
         text = _CHINESE_IN_PARENTHESES.sub("", text)
     return text
+
+
+def font_note() -> str:
+    """The set-up line of a notebook that draws characters (08): the CJK font found, or how to install one, in
+    the notebook's language."""
+    family = cjk_font()
+    if family is not None:
+        return i18n.render(i18n.Text("CJK font for the figures: {family}", family=family))
+    return i18n.render(i18n.Text("CJK font for the figures: none (characters are printed as text; Debian/Ubuntu: "
+                                 "sudo apt-get install fonts-noto-cjk, conda: conda install -c conda-forge "
+                                 "font-ttf-noto-cjk; then restart the kernel)"))

@@ -253,3 +253,15 @@ def test_every_message_of_the_figure_modules_has_a_chinese_translation():
     gettext = i18n.translator("zh_CN")
     untranslated = [msgid for msgid in ours if gettext(msgid) == msgid]
     assert not untranslated, untranslated
+
+
+def test_the_font_note_names_the_font_or_how_to_get_one_in_the_notebooks_language(monkeypatch):
+    monkeypatch.setattr(fonts, "cjk_font", lambda: None)
+    assert "sudo apt-get install fonts-noto-cjk" in fonts.font_note() and "CJK font" in fonts.font_note()
+    i18n.set_language("zh_CN")
+    try:
+        assert fonts.font_note().startswith("图中使用的中文字体：无")
+        monkeypatch.setattr(fonts, "cjk_font", lambda: "Noto Sans CJK SC")
+        assert fonts.font_note() == "图中使用的中文字体：Noto Sans CJK SC"
+    finally:
+        i18n.set_language(None)
