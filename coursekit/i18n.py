@@ -21,7 +21,6 @@ messages`` extracts both kinds of mark; the compiled catalogs are
 ``coursekit/locale/<language>/LC_MESSAGES/coursekit.mo``; a missing catalog or entry gives the English.
 """
 
-import dataclasses
 import functools
 import gettext
 import json

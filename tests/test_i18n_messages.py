@@ -7,6 +7,7 @@ import re
 import string
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from coursekit import checking, i18n, items
@@ -56,6 +57,27 @@ def test_translations_keep_every_placeholder_and_are_chinese():
 def test_the_committed_mo_is_the_catalog_compiled():
     assert messages.mo_path(ROOT, LANGUAGE).read_bytes() == messages.mo_bytes(_catalog()), \
         "run `python -m i18n messages` to compile i18n/zh_CN/coursekit.po"
+
+
+def _item_messages():
+    """Every diagnosis, blame and worded case label of every graded item (hidden cases included), and the
+    sampler's own table of mistakes (it validates draws instead of comparing with one reference)."""
+    from coursekit.items import tang_poems
+    found = [text for text, _ in tang_poems.SAMPLE_MISTAKES]
+    for registry in items.ASSIGNMENTS.values():
+        for item in registry.values():
+            found += [text for text, _ in item.mistakes] + [hint for _, hint in item.entry_hints]
+            for case in item.make_cases(np.random.default_rng(0), True):
+                found += [case.blame] if case.blame else []
+                code = re.fullmatch(r"[\w.]+\(.*\)", case.label)  # a label that is a call, e.g. nn.GRU(7, 4)
+                found += [case.label] if re.search(r"\b[A-Za-z]{3,}\b(?!=)", case.label) and not code else []
+    return found
+
+
+def test_every_message_of_every_item_has_a_chinese_translation():
+    messages = _item_messages()
+    assert len(messages) > 300
+    assert sorted({m for m in messages if i18n.render(m, LANGUAGE) == m}) == []
 
 
 WRONG = [e for e in entries() if e.cause is not None]
