@@ -9,6 +9,8 @@ import dataclasses
 
 import nbformat
 
+from coursekit.i18n import N_
+
 
 class Status:
     """The ``status`` column of grades.csv."""
@@ -18,6 +20,12 @@ class Status:
     ERROR = "error"            # nothing gradable (unreadable file, wrong notebook, grader error)
 
     ALL = (GRADED, INCOMPLETE, ERROR)
+
+    @staticmethod
+    def described(status):
+        """The status as a learner reads it in feedback (a template: rendered in the submission's language)."""
+        return {Status.GRADED: N_("graded"), Status.INCOMPLETE: N_("incomplete: something could not run"),
+                Status.ERROR: N_("not gradable")}.get(status, status)
 
 
 class Flag:

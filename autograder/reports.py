@@ -14,6 +14,7 @@ import nbformat
 
 from autograder.safety import csv_cell, file_stem
 from autograder import lateness
+from autograder.outcomes import Status
 from coursekit.feedback import points_phrase
 from coursekit.i18n import SOURCE, Text, render
 
@@ -36,7 +37,8 @@ def results_json(result):
     tests = [{"name": f"{t.grade_id} ({t.target})", "score": _number(t.score), "max_score": _number(t.max_score),
               "status": "passed" if t.passed else "failed", "output": t.message, "visibility": "visible"}
              for t in result.tests]
-    lines = [say(Text("Status: {status}.", status=result.status)) + (f" {result.message}" if result.message else "")]
+    status = Text(Status.described(result.status))
+    lines = [say(Text("Status: {status}.", status=status)) + (f" {result.message}" if result.message else "")]
     manual = [m for m in result.manual if m.answered]
     if manual:
         lines.append(say(Text("Graded by hand later (not included in this score): {answers}.",
@@ -74,7 +76,8 @@ def feedback_html(result):
     # the template is ours (the catalog's); the only value from outside, the student id, is escaped
     student = "<b>" + e(result.student_id) + "</b>"
     score = say(Text("Student: {student}. Autograded score: {score:g} / {max_score:g} ({status}).",
-                     student=student, score=result.score, max_score=result.max_score, status=result.status))
+                     student=student, score=result.score, max_score=result.max_score,
+                     status=Text(Status.described(result.status))))
     written, stopped = say(Text("Written answers")), say(Text("Cells that stopped with an error"))
     return f"""<!DOCTYPE html>
 <html lang="{'zh-CN' if language == 'zh_CN' else 'en'}"><head><meta charset="utf-8"><title>{e(title)}</title>
