@@ -7,16 +7,17 @@ Chinese messages; one on a Chinese system opening course/ gets English ones.
 
 Where the language is known:
 
-- **in the grader**, from the submission: ``notebook_language(submission.metadata)``. The grader renders its
-  feedback with ``translator(language)`` and tells the kernel with ``set_language(language)`` in its trusted
-  kernel set-up, since the kernel cannot see the notebook;
+- **in the grader**, from the submission: ``notebook_language(submission.metadata)``. The grader judges and
+  writes its feedback in that language (``render(message, language)``) and tells the full-run kernel with
+  ``set_language(language)`` before any learner code, since the kernel cannot see the notebook (a clean room
+  holds no catalog: its outputs are data, judged and worded on the grader's side);
 - **in a learner's kernel** (JupyterLab), from the notebook the kernel was started for: jupyter_server puts its
   path in the kernel's environment as ``JPY_SESSION_NAME``; ``kernel_language()`` reads that notebook's metadata.
 
 Messages are English in the source and translated where they are shown, with gettext. A check builds a
-:class:`Text`, a template and its values (``Text("{name}: all {total} cases pass.", name=..., total=...)``), and
-renders it only once the language is known (:func:`render`): the catalog entry is the template and the numbers
-stay numbers. A template that is only defined (a table of causes) is marked with :func:`N_`. ``python -m i18n
+:class:`Text`, a template and its values (``Text("{target}: all {total} cases pass.", target=..., total=...)``),
+and renders it only once the language is known (:func:`render`): the catalog entry is the template and the numbers
+stay numbers. A Text is a str whose value is its English, so code and tests that compare English are unchanged. A template that is only defined (a table of causes) is marked with :func:`N_`. ``python -m i18n
 messages`` extracts both kinds of mark; the compiled catalogs are
 ``coursekit/locale/<language>/LC_MESSAGES/coursekit.mo``; a missing catalog or entry gives the English.
 """
