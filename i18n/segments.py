@@ -220,14 +220,18 @@ def _char_offset(lines: list[str], offsets: list[int], row: int, byte_col: int) 
     return offsets[row - 1] + len(line.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
 
 
-def _docstring_units(source: str, offsets: list[int]) -> list[Unit]:
+def _nodes(source: str):
+    """Every node of the cell's Python (magics masked); none when it does not parse."""
     try:
-        tree = ast.parse(_masked(source))
+        return list(ast.walk(ast.parse(_masked(source))))
     except SyntaxError:
         return []
+
+
+def _docstring_units(source: str, offsets: list[int]) -> list[Unit]:
     lines = source.splitlines(keepends=True)
     units = []
-    for node in ast.walk(tree):
+    for node in _nodes(source):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
         first = node.body[0] if node.body else None
@@ -266,13 +270,9 @@ def _markdown_string_units(source: str, offsets: list[int]) -> list[Unit]:
     one raw or plain string literal, cut like a markdown cell. Left alone: a non-raw literal with a backslash (its
     source is not the text shown), an f-string, a concatenation, a variable. A translation replaces text inside the
     literal, so it must not hold the literal's quotes (the drift test tokenizes every translated code cell)."""
-    try:
-        tree = ast.parse(_masked(source))
-    except SyntaxError:
-        return []
     lines = source.splitlines(keepends=True)
     units = []
-    for node in ast.walk(tree):
+    for node in _nodes(source):
         if not (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords):
             continue
         name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
