@@ -12,7 +12,7 @@ import traceback
 from autograder.checkdata import decode_payloads, read_packed
 from autograder.outcomes import Flag
 from coursekit.checking import judge
-from coursekit.i18n import N_, Text, render
+from coursekit.i18n import Text, render
 
 MAX_TEXT = 2000
 
@@ -28,6 +28,7 @@ class Judgement:
     passed: bool
     message: str
     flag: str | None = None
+    missing: bool = False  # the learner never defined the target (roomrun says where its cell stopped)
 
 
 def _text(value, limit=MAX_TEXT):
@@ -68,15 +69,12 @@ def clean_outcomes(data, n_cases):
     return outcomes
 
 
-NOT_DEFINED = N_("{target} is not defined.")  # roomrun adds where its cell stopped
-
-
 def judge_result(item, cases, payloads, max_bytes, explain=lambda error: error, language="en"):
     """The Judgement of ``item`` from what its room published (``payloads``: base64 texts). ``explain(error)``
     adds the reason to a learner's error message (e.g. "torch is not available to graded code in ..."). The
     message is in ``language``, the submission's."""
-    def lost(message, flag=None):
-        return Judgement(False, render(message, language), flag)
+    def lost(message, flag=None, missing=False):
+        return Judgement(False, render(message, language), flag, missing)
 
     packed, flag, problem = decode_payloads(payloads, max_bytes)
     if packed is None:
@@ -84,9 +82,10 @@ def judge_result(item, cases, payloads, max_bytes, explain=lambda error: error, 
     try:
         data = read_packed(packed, max_bytes)
         if isinstance(data, dict) and data.get("missing") is True:
-            return lost(Text(NOT_DEFINED, target=item.target))
+            return lost(Text("{target} is not defined.", target=item.target), missing=True)
         if isinstance(data, dict) and data.get("crash") is not None:
-            return lost(Text("the check of {target} failed: {crash}", target=item.target, crash=_text(data["crash"])))
+            return lost(Text("the check of {target} failed: {crash}", target=item.target,
+                             crash=_text(data["crash"])))
         outcomes = clean_outcomes(data, len(cases))
     except Exception as exc:  # whatever the room sent, it never crashes the grader
         return lost(Text("the check of {target} returned data the grader cannot read ({error})",

@@ -12,7 +12,7 @@ import dataclasses
 
 from autograder.checkdata import RESULT_MIME, decode_payloads, read_packed
 from autograder.cleanroom import TOO_DEEP, CheckPoint, RoomCell, Unavailable, too_deep_python
-from autograder.judging import NOT_DEFINED, judge_result
+from autograder.judging import judge_result
 from autograder.outcomes import CellError, Flag, ItemResult
 from coursekit.checking import request
 from coursekit.harness import pack
@@ -167,13 +167,13 @@ def _judge_item(item, gid, session, cases, config, unavailable, cells, failed_ce
                          detail=run.detail), Flag.CRASH)
     if run.status == "error":
         error = "{}: {}".format(*run.error)
-        passed, flag = False, None
+        passed, flag, missing = False, None, False
         message = render(Text("the check of {target} stopped with {error}", target=item.target, error=error),
                          language)
     else:
         judgement = judge_result(item, cases, run.results, config.max_result_bytes, unavailable.explain, language)
-        passed, message, flag = judgement.passed, judgement.message, judgement.flag
-    if not passed and message == render(Text(NOT_DEFINED, target=item.target), language):
+        passed, message, flag, missing = judgement.passed, judgement.message, judgement.flag, judgement.missing
+    if missing:
         stopped = [(title, problem) for label, (title, problem) in failed_cells.items()
                    if _defines_in(cells, label, item.target)]
         if stopped:

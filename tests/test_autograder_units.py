@@ -15,12 +15,14 @@ import pytest
 import autograder_synthetic as syn
 import coursekit.items
 from autograder.assignment import AssignmentError, load_assignment
-from autograder.cleanroom import Room, Unavailable
+from autograder.cleanroom import Room, RoomCell, Unavailable
+from autograder.config import GradingConfig
 from autograder.discover import extract_zip, find_submissions
 from autograder.judging import clean_outcomes, judge_result
-from autograder.kernel import LAUNCHER, KernelLimits, Outputs, kernel_command
+from autograder.kernel import LAUNCHER, CellRun, KernelLimits, Outputs, kernel_command
 from autograder.outcomes import ItemResult, ManualResult, SubmissionResult
 from autograder.reports import feedback_html, results_json
+from autograder.roomrun import _judge_item
 from autograder.sessions import copy_files
 from autograder.submission import SubmissionError, merge, read_notebook
 from coursekit.checking import call_learner, cases_for, pack
@@ -274,6 +276,38 @@ def _string_outcomes():
 def test_judge_refuses_whatever_the_room_made_up(data, expected):
     judgement = _judge(data)
     assert not judgement.passed and expected in judgement.message, judgement.message
+
+
+def test_a_missing_target_is_said_in_the_judgement_not_only_in_its_words():
+    assert _judge({"missing": True, "outcomes": ()}).missing
+    assert not _judge({"missing": False, "outcomes": _outcomes(lambda x: x)}).missing
+    assert not _judge({"missing": False, "outcomes": (), "crash": "TypeError: unhashable"}).missing
+
+
+class _RoomSession:
+    """A room's session that answers every evaluation with ``data`` (what roomrun._judge_item asks of it)."""
+
+    def __init__(self, data):
+        self.data, self.gave_up = data, None
+
+    def run(self, code, replay=True):
+        return CellRun("ok", [], None, 0.0, True, results=_payloads(self.data))
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("en", "double is not defined. Its cell (code cell 3 under '2. Double') stopped with ModuleNotFoundError: "
+           "No module named 'torch'."),
+    ("zh_CN", "double 没有定义。定义它的单元格（code cell 3 under '2. Double'）因 ModuleNotFoundError: No module "
+              "named 'torch' 而中止。"),
+])
+def test_a_missing_target_names_the_cell_that_stopped_before_defining_it(language, expected):
+    cell = RoomCell("answer", "code cell 3 under '2. Double'", ("import torch", "def double(x):\n    return 2 * x"),
+                    True)
+    failed = {"answer": (cell.title, "ModuleNotFoundError: No module named 'torch'")}
+    result = _judge_item(syn.DOUBLE, "test_double", _RoomSession({"missing": True, "outcomes": ()}),
+                         cases_for(syn.DOUBLE, 7, True), GradingConfig(), Unavailable(ROOM), [cell],
+                         failed, [], language)
+    assert not result.passed and result.message == expected
 
 
 def test_judge_rejects_object_arrays_and_huge_or_missing_results():
