@@ -58,13 +58,15 @@ def decode_payloads(payloads, max_bytes):
     if not isinstance(text, str):
         return None, "bad-result", Text("sent a result that is not text")
     if len(text) > 4 * (max_bytes // 3 + 2):
-        return None, "result-too-large", Text("returned more than the {limit} bytes of data accepted", limit=max_bytes)
+        return None, "result-too-large", Text("returned more than the {limit} bytes of data accepted",
+                                              limit=max_bytes)
     try:
         data = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
         return None, "bad-result", Text("sent a result that is not base64")
     if len(data) > max_bytes:
-        return None, "result-too-large", Text("returned {size} bytes of data; at most {limit} are accepted", size=len(data), limit=max_bytes)
+        return None, "result-too-large", Text("returned {size} bytes of data; at most {limit} are accepted",
+                                              size=len(data), limit=max_bytes)
     return data, None, None
 
 

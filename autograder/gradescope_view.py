@@ -51,7 +51,7 @@ def student_view(data, result, assignment, hidden_visibility="after_published"):
     """Gradescope's results.json for students, from reports.results_json's ``data`` of ``result``."""
     if hidden_visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {VISIBILITIES}, not {hidden_visibility!r}")
-    language = getattr(result, "language", SOURCE)
+    language = result.language
     view = copy.deepcopy(data)
     tests = []
     for entry, item_result in zip(data["tests"], result.tests):
@@ -71,7 +71,7 @@ def student_view(data, result, assignment, hidden_visibility="after_published"):
 
 def next_steps(result, assignment):
     """The overall output: the score in one line, then what to do next (in the submission's language)."""
-    language = getattr(result, "language", SOURCE)
+    language = result.language
     notebook = f"{assignment.notebook_name}.ipynb"
     if result.status == "error":
         return render(Text("Your submission could not be graded: {reason}\nWhat to do: upload the notebook file "

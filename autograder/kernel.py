@@ -28,7 +28,7 @@ from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
 from autograder.checkdata import RESULT_MIME
-from coursekit.i18n import Text
+from coursekit.i18n import N_, Text
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
 
@@ -183,6 +183,12 @@ class CellRun:
 # The kernel
 # ----------------------------------------------------------------------------------------------------------------
 
+_DIED_FROM = {"SIGKILL": N_("the kernel died from {signal} (out of memory, or killed from outside)"),
+              "SIGSEGV": N_("the kernel died from {signal} (segmentation fault)"),
+              "SIGXCPU": N_("the kernel died from {signal} (CPU time limit)"),
+              "SIGXFSZ": N_("the kernel died from {signal} (file size limit)")}
+
+
 def _describe_exit(returncode):
     if returncode is None:
         return Text("the kernel was killed")
@@ -191,11 +197,7 @@ def _describe_exit(returncode):
             name = signal.Signals(-returncode).name
         except ValueError:
             name = f"signal {-returncode}"
-        hint = {"SIGKILL": Text("the kernel died from {signal} (out of memory, or killed from outside)", signal=name),
-                "SIGSEGV": Text("the kernel died from {signal} (segmentation fault)", signal=name),
-                "SIGXCPU": Text("the kernel died from {signal} (CPU time limit)", signal=name),
-                "SIGXFSZ": Text("the kernel died from {signal} (file size limit)", signal=name)}
-        return hint.get(name) or Text("the kernel died from {signal}", signal=name)
+        return Text(_DIED_FROM.get(name, N_("the kernel died from {signal}")), signal=name)
     return Text("the kernel exited with code {code}", code=returncode)
 
 

@@ -16,7 +16,7 @@ from autograder.safety import csv_cell, file_stem
 from autograder import lateness
 from autograder.outcomes import Status
 from coursekit.feedback import points_phrase
-from coursekit.i18n import SOURCE, Text, render
+from coursekit.i18n import Text, render
 
 CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "flags") + lateness.COLUMNS
 
@@ -27,8 +27,7 @@ def _number(value):
 
 def _in(result):
     """Render a message in the submission's language."""
-    return lambda message: render(message, getattr(result, "language", SOURCE))
-
+    return lambda message: render(message, result.language)
 
 
 def results_json(result):
@@ -41,8 +40,8 @@ def results_json(result):
     lines = [say(Text("Status: {status}.", status=status)) + (f" {result.message}" if result.message else "")]
     manual = [m for m in result.manual if m.answered]
     if manual:
-        lines.append(say(Text("Graded by hand later (not included in this score): {answers}.",
-                              answers=", ".join(f"{m.grade_id} ({say(points_phrase(m.max_score))})" for m in manual))))
+        answers = ", ".join(f"{m.grade_id} ({say(points_phrase(m.max_score))})" for m in manual)
+        lines.append(say(Text("Graded by hand later (not included in this score): {answers}.", answers=answers)))
     if result.cell_errors:
         lines.append(say(Text("Cells that stopped with an error: {cells}",
                               cells="; ".join(f"{cell}: {problem}" for cell, problem in result.cell_errors[:10]))))
@@ -53,7 +52,7 @@ def results_json(result):
                            "flags": result.flags,
                            "needs_manual_grading": [m.grade_id for m in manual],
                            "sandbox": getattr(result, "sandbox", ""),
-                           "language": getattr(result, "language", SOURCE)}}
+                           "language": result.language}}
 
 
 def feedback_html(result):
@@ -70,7 +69,6 @@ def feedback_html(result):
                      f"{e(later if m.answered else unanswered)}</li>" for m in result.manual)
     errors = "".join(f"<li><code>{e(cell)}</code>: {e(problem)}</li>" for cell, problem in result.cell_errors)
     message = f"<p class='error'>{e(result.message)}</p>" if result.message else ""
-    language = getattr(result, "language", SOURCE)
     title = say(Text("{assignment}: feedback for {student}", assignment=result.assignment, student=result.student_id))
     heading = say(Text("{assignment}: feedback", assignment=result.assignment))
     # the template is ours (the catalog's); the only value from outside, the student id, is escaped
@@ -80,7 +78,7 @@ def feedback_html(result):
                      status=Text(Status.described(result.status))))
     written, stopped = say(Text("Written answers")), say(Text("Cells that stopped with an error"))
     return f"""<!DOCTYPE html>
-<html lang="{'zh-CN' if language == 'zh_CN' else 'en'}"><head><meta charset="utf-8"><title>{e(title)}</title>
+<html lang="{'zh-CN' if result.language == 'zh_CN' else 'en'}"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>
 body {{ font-family: sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }}
 section {{ border-left: 6px solid; padding: 0.2rem 1rem; margin: 1rem 0; background: #fafafa; }}

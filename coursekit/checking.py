@@ -129,7 +129,8 @@ def call_learner(item, fn, cases):
 # ----------------------------------------------------------------------------------------------------------------
 
 # The templates of a mismatch that say the numbers are wrong (a probe's blame explains them; a shape does not)
-WRONG_VALUES = N_("{where} has wrong values: max abs error {error:.3g} at index {index} (got {got:.6g}, expected {expected:.6g})")
+WRONG_VALUES = N_("{where} has wrong values: max abs error {error:.3g} at index {index} (got {got:.6g}, expected "
+                  "{expected:.6g})")
 NOT_FINITE = N_("{where} contains nan or inf (overflow? e.g. np.exp of a large number)")
 
 

@@ -17,9 +17,10 @@ Where the language is known:
 Messages are English in the source and translated where they are shown, with gettext. A check builds a
 :class:`Text`, a template and its values (``Text("{target}: all {total} cases pass.", target=..., total=...)``),
 and renders it only once the language is known (:func:`render`): the catalog entry is the template and the numbers
-stay numbers. A Text is a str whose value is its English, so code and tests that compare English are unchanged. A template that is only defined (a table of causes) is marked with :func:`N_`. ``python -m i18n
-messages`` extracts both kinds of mark; the compiled catalogs are
-``coursekit/locale/<language>/LC_MESSAGES/coursekit.mo``; a missing catalog or entry gives the English.
+stay numbers. A Text is a str whose value is its English, so code and tests that compare English are unchanged.
+A template that is only defined (a table of causes) is marked with :func:`N_`. ``python -m i18n messages``
+extracts both kinds of mark; the compiled catalogs are ``coursekit/locale/<language>/LC_MESSAGES/coursekit.mo``; a
+missing catalog or entry gives the English.
 """
 
 import functools
