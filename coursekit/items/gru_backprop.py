@@ -19,7 +19,7 @@ import numpy as np
 from coursekit import gru
 from coursekit.checking import Case, Item
 from coursekit.i18n import N_, Text
-from coursekit.items.cases import cell_cases, gru_params, probe_params, sequence_cases
+from coursekit.items.cases import PROBE_T1, cell_cases, gru_params, probe_label, probe_params, sequence_cases
 
 ASSIGNMENT = "03-gru-backprop"
 NOT_ALLOWED = ("torch", "coursekit")  # the point of the exercise is to derive and write the gradients yourself
@@ -67,20 +67,18 @@ def _with_upstream(rng, cases, shape_of):
 
 # Probes: forward states chosen so that one path of the backward pass carries gradient (z = 1 closes every path
 # but the direct one, r = 1 leaves the reset gate's derivative at 0...), in an order that adds one path at a time.
-CELL_PROBES = (  # label, the label of the same probe as a sequence of T = 1, z forced, r forced, blame
-    (N_("probe: z forced to 1 (only the direct path)"), N_("probe (T=1): z forced to 1 (only the direct path)"),
-     1, None,
+CELL_PROBES = (  # what the probe isolates (its label: cases.probe_label), z forced, r forced, blame
+    (N_("z forced to 1 (only the direct path)"), 1, None,
      N_("the direct path: h' = (1 - z) * n + z * h_prev depends on h_prev directly, so dh_prev starts from "
         "dh_next * z (and with z = 1 nothing flows into the gates)")),
-    (N_("probe: z = 0, r = 1 (the candidate's path)"), N_("probe (T=1): z = 0, r = 1 (the candidate's path)"),
-     0, 1,
+    (N_("z = 0, r = 1 (the candidate's path)"), 0, 1,
      N_("the candidate's path: dn = dh_next * (1 - z), da_n = dn * (1 - n**2), then dx += da_n @ W_in, "
         "dh_prev += (da_n * r) @ W_hn, dW_in = da_n.T @ x, db_in = da_n.sum(0), dW_hn = (da_n * r).T @ h_prev, "
         "db_hn = (da_n * r).sum(0)")),
-    (N_("probe: z = 0 (the reset gate's path)"), N_("probe (T=1): z = 0 (the reset gate's path)"), 0, None,
+    (N_("z = 0 (the reset gate's path)"), 0, None,
      N_("the reset gate's path: dr = da_n * gh_n with the cached gh_n = h_prev @ W_hn.T + b_hn, "
         "da_r = dr * r * (1 - r); and W_hn, b_hn sit inside r * (...): their gradients use da_n * r")),
-    (N_("probe: every path"), N_("probe (T=1): every path"), None, None,
+    (N_("every path"), None, None,
      N_("the update gate's path: dz = dh_next * (h_prev - n), da_z = dz * z * (1 - z)")),
 )
 
@@ -112,16 +110,16 @@ ENTRY_HINTS = (
 
 def _cell_probe_cases(rng, B=2, H=3):
     cases = []
-    for label, _, z, r, blame in CELL_PROBES:
+    for probe, z, r, blame in CELL_PROBES:
         x, h = rng.standard_normal((B, H)), rng.standard_normal((B, H))
         params = probe_params(gru_params(rng, H, H), z, r, ())
-        cases.append(Case(label, (rng.standard_normal((B, H)), x, h, params), blame=blame))
+        cases.append(Case(probe_label(probe), (rng.standard_normal((B, H)), x, h, params), blame=blame))
     return cases
 
 
 def _sequence_probe_cases(rng, B=2, H=3):
-    cases = [Case(sequence_label, (c.args[0][None], c.args[1][None], c.args[2], c.args[3]), blame=c.blame)
-             for c, (_, sequence_label, *_) in zip(_cell_probe_cases(rng, B, H), CELL_PROBES)]
+    cases = [Case(probe_label(probe, PROBE_T1), (c.args[0][None], c.args[1][None], c.args[2], c.args[3]),
+                  blame=c.blame) for c, (probe, *_) in zip(_cell_probe_cases(rng, B, H), CELL_PROBES)]
     T = 3
     independent = probe_params(gru_params(rng, H, H), 0, 1, ("W_hn", "b_hn"))  # no gradient reaches h_prev
     cases.append(Case(N_("probe: T=3, steps independent (z = 0, r = 1, W_hn = 0)"),
