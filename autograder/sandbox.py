@@ -56,6 +56,17 @@ ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts")
 UIDS = range(64000, 65000)   # kernels of a root grader run as these numeric uids (those unknown to the system)
 
 
+def signal_pidfd(pidfd, signum):
+    """Send ``signum`` to the process behind ``pidfd`` (a pid file descriptor cannot reach a recycled pid); nothing
+    when there is none or it has ended."""
+    if pidfd is None:
+        return
+    try:
+        signal.pidfd_send_signal(pidfd, signum)
+    except (ProcessLookupError, OSError):
+        pass
+
+
 class SandboxUnavailable(RuntimeError):
     """A sandbox was required but cannot be used here; the message says why and what to install."""
 
@@ -129,21 +140,13 @@ class SandboxProcess(subprocess.Popen):
             _POOL.give_back(self._uid)
             self._uid = None
 
-    def _signal_kernel(self, signum):
-        if self._pidfd is None:
-            return
-        try:
-            signal.pidfd_send_signal(self._pidfd, signum)
-        except (ProcessLookupError, OSError):
-            pass
-
     def interrupt_kernel(self):
-        self._signal_kernel(signal.SIGINT)
+        signal_pidfd(self._pidfd, signal.SIGINT)
 
     def kill_all(self):
         """SIGKILL the kernel (pid 1 of the sandbox: the kernel of Linux then kills every process in it) and
         bubblewrap's own process group."""
-        self._signal_kernel(signal.SIGKILL)
+        signal_pidfd(self._pidfd, signal.SIGKILL)
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from autograder.sandbox import SOCKETS
+from autograder.sandbox import SOCKETS, signal_pidfd
 
 ZYGOTE = Path(__file__).with_name("zygote.py")
 
@@ -62,18 +62,11 @@ class ForkedKernel:
             time.sleep(0.01)
         return self.returncode
 
-    def _signal(self, signum):
-        if self._pidfd is not None:
-            try:
-                signal.pidfd_send_signal(self._pidfd, signum)
-            except (ProcessLookupError, OSError):
-                pass
-
     def interrupt_kernel(self):
-        self._signal(signal.SIGINT)
+        signal_pidfd(self._pidfd, signal.SIGINT)
 
     def kill_all(self):
-        self._signal(signal.SIGKILL)
+        signal_pidfd(self._pidfd, signal.SIGKILL)
 
     def release(self):
         if self._pidfd is not None:
